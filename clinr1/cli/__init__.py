@@ -1,0 +1,39 @@
+"""The ``clinr1`` command line: one Typer app, one module per command group.
+
+Only typer and the standard library are imported here; each command imports the heavy stack
+(torch, TRL, Unsloth) inside its body, so ``clinr1 --help`` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from clinr1.cli.recipe import validate
+from clinr1.cli.train import sft, train
+from clinr1.cli.version import version
+
+# bitsandbytes warns on every CPU import that an optional kernel package is missing; noise here.
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+
+app = typer.Typer(
+    name="clinr1",
+    help="Clinical-R1 on one GPU: CRPO rewards, training, evaluation and chat for medical QA.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command()(version)
+app.command()(validate)
+app.command()(train)
+app.command()(sft)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+__all__ = ["Annotated", "app", "main"]

@@ -1,0 +1,60 @@
+"""`clinr1 validate`, `--help` and `version` through the real Typer app."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from clinr1.cli import app
+
+runner = CliRunner()
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+
+def test_validate_prints_resolved_recipe_with_overrides() -> None:
+    result = runner.invoke(
+        app, ["validate", str(RECIPES / "crpo.yaml"), "--set", "grpo.learning_rate=2e-6"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "name_or_path: Qwen/Qwen2.5-3B-Instruct" in result.stdout
+    assert "learning_rate: 2.0e-06" in result.stdout
+    assert "recipe is valid" in result.stderr
+
+
+def test_validate_reports_every_error_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grpo:\n  learnig_rate: 1.0e-5\nmodel:\n  max_seq_length: lots\n")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert "error: grpo.learnig_rate: unknown key" in result.stderr
+    assert "error: model.max_seq_length:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_validate_missing_file_is_one_line() -> None:
+    result = runner.invoke(app, ["validate", "no/such/recipe.yaml"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: no/such/recipe.yaml: recipe file not found"
+
+
+def test_version_lists_the_stack() -> None:
+    result = runner.invoke(app, ["version"])
+    assert result.exit_code == 0
+    for name in ("clinr1", "torch", "transformers", "trl", "peft", "unsloth", "cuda"):
+        assert name in result.stdout
+
+
+def test_help_and_version_import_no_heavy_module() -> None:
+    # Start-up speed comes from not importing torch/trl/unsloth on the CLI path; check that.
+    code = (
+        "import sys; from typer.testing import CliRunner; from clinr1.cli import app; "
+        "r = CliRunner(); assert r.invoke(app, ['--help']).exit_code == 0; "
+        "assert r.invoke(app, ['version']).exit_code == 0; "
+        "heavy = [m for m in ('torch', 'trl', 'transformers', 'peft', 'unsloth', 'datasets') "
+        "if m in sys.modules]; print(heavy); assert not heavy, heavy"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr + out.stdout

@@ -1,0 +1,38 @@
+"""Shared test setup: CPU-friendly threads, a private model cache, offline hub, repo paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Before torch is imported anywhere: tiny-model generation stalls for seconds with many threads.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The hub is unreachable on CI; fail fast instead of retrying.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the tiny model into a cache private to this test session."""
+    cache = tmp_path_factory.mktemp("clinr1-cache")
+    os.environ["CLINR1_CACHE"] = str(cache)
+    return cache
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (a user's clone has none)")
+    return SHARED_DATA
