@@ -1,0 +1,268 @@
+"""``clinr1 eval`` and ``clinr1 compare``: measure a model on the benchmarks, compare runs.
+
+Only typer and the standard library at module level; the evaluation stack is imported inside the
+commands so that ``clinr1 --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clinr1.cli.recipe import SetOption, fail, resolve_recipe
+
+
+def _slug(text: str) -> str:
+    name = Path(text.rstrip("/")).name or text
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in name)
+
+
+def eval_(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Hub id or local folder of the model (tiny-random-qwen2 for a CPU smoke run). "
+            "Default: the recipe's model.name_or_path.",
+        ),
+    ] = None,
+    benchmark: Annotated[
+        str | None,
+        typer.Option(
+            "--benchmark",
+            "-b",
+            help="Comma list of NAME (medqa, medmcqa, medxpertqa, pubmedqa, mmlu-medical, demo), "
+            "NAME:PATH (that benchmark from a local file) or file:PATH (items in clinr1's "
+            "schema). Default: the recipe's eval.benchmarks, else demo.",
+            metavar="NAME[,NAME...]",
+        ),
+    ] = None,
+    adapter: Annotated[
+        Path | None,
+        typer.Option(help="LoRA adapter folder to apply to the model (e.g. a training output)."),
+    ] = None,
+    path: Annotated[
+        Path | None,
+        typer.Option(help="Local file for a single --benchmark (the same as NAME:PATH)."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(help="Evaluate only the first N items of each benchmark.", min=1),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder for generations.jsonl, summary.json, report.md. Re-running into "
+            "the same folder resumes. Default: the recipe's eval.out, else "
+            "outputs/eval/MODEL[+ADAPTER].",
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(help="Prompt template: crpo, r1 or plain. Default: the recipe's, else crpo."),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(help="Completions per item (K); >1 adds pass@k and maj@k. Default 1.", min=1),
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option(help="Sampling temperature; 0 (the default) is greedy decoding.", min=0.0),
+    ] = None,
+    top_p: Annotated[
+        float, typer.Option(help="Nucleus sampling mass when temperature > 0.", min=0.0, max=1.0)
+    ] = 1.0,
+    max_new_tokens: Annotated[
+        int | None,
+        typer.Option(help="Most tokens generated per completion. Default: 1024.", min=1),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(help="Prompts generated together (transformers backend).", min=1)
+    ] = 8,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Generation backend: auto (vLLM when installed and on a GPU, else "
+            "transformers generate, through Unsloth for Unsloth models), hf or vllm."
+        ),
+    ] = "auto",
+    engine: Annotated[
+        str | None,
+        typer.Option(help="Model loader for the transformers backend: auto, unsloth or hf."),
+    ] = None,
+    load_in_4bit: Annotated[
+        bool | None,
+        typer.Option(
+            "--load-in-4bit/--no-load-in-4bit",
+            help="Load the model in 4 bits (bitsandbytes). Default: on with a CUDA GPU.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed (temperature > 0).")] = 0,
+    recipe: Annotated[
+        Path | None,
+        typer.Option(help="Recipe YAML: its model, prompt and eval sections give the defaults."),
+    ] = None,
+    set_: SetOption = None,
+    judge_url: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1) that grades each "
+            "completion's behaviours and faithfulness; results go under judge/... ."
+        ),
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Model name sent to the judge endpoint.")
+    ] = None,
+    judge_api_key_env: Annotated[
+        str,
+        typer.Option(help="Environment variable holding the judge's API key (never printed)."),
+    ] = "OPENAI_API_KEY",
+    judge_timeout: Annotated[
+        float, typer.Option(help="Seconds before one judge request times out.", min=0.1)
+    ] = 60.0,
+    judge_retries: Annotated[
+        int, typer.Option(help="Retries per judge call before it is counted as failed.", min=0)
+    ] = 2,
+    judge_workers: Annotated[
+        int, typer.Option(help="Judge requests in flight at once.", min=1)
+    ] = 4,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print summary.json instead of the report.")
+    ] = False,
+) -> None:
+    """Evaluate a model on medical QA benchmarks: accuracy (95% CI), format, faithfulness, \
+comprehensiveness, completion length, and optionally an LLM judge.
+
+    Each finished completion is appended to OUT/generations.jsonl at once; running the same \
+command again generates only what is missing. OUT/summary.json and OUT/report.md are written at \
+the end. Greedy decoding and the crpo prompt by default; see docs/evaluation.md.
+    """
+    from clinr1.config import ModelConfig, Recipe
+
+    cfg_recipe = resolve_recipe(recipe, set_, check_trl=False) if recipe else None
+    if set_ and not recipe:
+        raise fail("error: --set needs --recipe")
+    r = cfg_recipe or Recipe()
+    if cfg_recipe is None and model is None:
+        raise fail("error: give --model (or --recipe)")
+    if (judge_url is None) != (judge_model is None):
+        raise fail("error: --judge-url and --judge-model go together")
+
+    updates: dict[str, object] = {"lora": None}
+    if model is not None:
+        updates["name_or_path"] = model
+    if engine is not None:
+        updates["engine"] = engine
+    if load_in_4bit is not None:
+        updates["load_in_4bit"] = load_in_4bit
+    elif cfg_recipe is None:
+        from clinr1.engine import cuda_available
+
+        updates["load_in_4bit"] = cuda_available()
+    try:
+        cfg = ModelConfig.model_validate({**r.model.model_dump(), **updates})
+    except ValueError as e:
+        raise fail(f"error: {str(e).splitlines()[-1].strip()}") from None
+
+    from clinr1.evaluate import EvalError, EvalSettings, JudgeSettings, run_eval
+    from clinr1.evaluate.benchmarks import Benchmark
+
+    benchmarks: list[str | Benchmark] = []
+    if benchmark:
+        benchmarks = [benchmark]
+    elif r.eval.benchmarks:
+        benchmarks = list(r.eval.benchmarks)
+    elif cfg_recipe is not None and r.data.eval is not None:
+        benchmarks = [Benchmark(name=r.data.eval.name, source=r.data.eval)]
+    else:
+        benchmarks = ["demo"]
+    adapter_path = str(adapter) if adapter else cfg.adapter
+    default_out = Path("outputs/eval") / (
+        _slug(cfg.name_or_path) + (f"+{_slug(adapter_path)}" if adapter_path else "")
+    )
+    settings = EvalSettings(
+        benchmarks=benchmarks,
+        out=str(out or r.eval.out or default_out),
+        template=template or (r.prompt.template if cfg_recipe else "crpo"),
+        limit=limit if limit is not None else r.eval.limit,
+        samples=samples if samples is not None else r.eval.samples,
+        temperature=temperature if temperature is not None else r.eval.temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens if max_new_tokens is not None else r.eval.max_new_tokens,
+        batch_size=batch_size,
+        backend=backend,
+        seed=seed,
+        path=str(path) if path else None,
+    )
+    judge = None
+    if judge_url and judge_model:
+        judge = JudgeSettings(
+            url=judge_url,
+            model=judge_model,
+            api_key_env=judge_api_key_env,
+            timeout=judge_timeout,
+            retries=judge_retries,
+            workers=judge_workers,
+        )
+
+    from clinr1.engine import EngineError
+    from clinr1.evaluate.generate import GenerationError
+
+    try:
+        summary = run_eval(cfg, settings, adapter=adapter_path, judge=judge)
+    except (EvalError, EngineError, GenerationError) as e:
+        raise fail(f"error: {e}") from None
+    if json_:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        typer.echo((Path(settings.out) / "report.md").read_text(encoding="utf-8").rstrip())
+
+
+def compare(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Evaluation output folders (each with a summary.json).", min=1),
+    ],
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the table as JSON instead of markdown.")
+    ] = False,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Column name for each run, in order (repeatable). Default: folder names."
+        ),
+    ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma list of metrics to show (default: all), e.g. accuracy,faithfulness."
+        ),
+    ] = None,
+    reference: Annotated[
+        bool,
+        typer.Option(
+            "--reference/--no-reference",
+            help="Add the paper's reported MedQA/MedMCQA/MedXpertQA accuracy as reference rows.",
+        ),
+    ] = True,
+) -> None:
+    """Compare evaluation runs side by side: one row per benchmark and metric, one column per \
+run (a Δ column for two runs), with the paper's reported accuracies as reference rows.
+    """
+    from clinr1.evaluate.compare import CompareError, compare_tables, render_markdown
+
+    wanted = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    try:
+        table = compare_tables(runs, labels=label, metrics=wanted, reference=reference)
+    except CompareError as e:
+        raise fail(f"error: {e}") from None
+    if json_:
+        typer.echo(json.dumps(table, indent=2))
+    else:
+        typer.echo(render_markdown(table).rstrip())

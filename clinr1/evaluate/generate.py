@@ -1,0 +1,230 @@
+"""Batched generation for evaluation: vLLM, or transformers ``generate`` (plain or Unsloth).
+
+Every backend takes a batch of chat prompts and returns, per prompt, ``n`` completions with their
+length in generated tokens. Sampling is pinned: greedy when ``temperature == 0``; otherwise
+temperature and top-p only (no top-k, no repetition penalty), whatever the model's own
+``generation_config.json`` suggests, so that two runs of the same command agree.
+
+* ``vllm`` -- ``vllm.LLM.chat`` with ``SamplingParams``; a LoRA adapter through ``LoRARequest``.
+  Chosen by ``auto`` when vLLM is installed and a CUDA GPU is present. (Not exercised by the CPU
+  test suite.)
+* ``hf`` -- the model loaded by :func:`clinr1.engine.load_model` (transformers/PEFT, or Unsloth
+  after ``FastLanguageModel.for_inference``), prompts left-padded and generated together.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from clinr1.config import ModelConfig
+
+Messages = list[dict[str, str]]
+BACKENDS = ("auto", "hf", "vllm")
+
+
+@dataclass
+class Completion:
+    text: str
+    tokens: int  # generated tokens, up to and excluding the end-of-sequence token
+
+
+@dataclass
+class Sampling:
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 1024
+    seed: int = 0
+
+
+class Generator(Protocol):
+    """What the evaluation loop needs from a backend."""
+
+    name: str
+
+    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[Completion]]: ...
+
+
+class GenerationError(Exception):
+    """A backend cannot run as asked; one line saying what to change."""
+
+
+def choose_backend(requested: str, cfg: ModelConfig) -> str:
+    """``auto`` -> ``vllm`` when vLLM is installed and CUDA is available, else ``hf``."""
+    if requested not in BACKENDS:
+        raise GenerationError(f"unknown backend {requested!r}; valid: {', '.join(BACKENDS)}")
+    has_vllm = importlib.util.find_spec("vllm") is not None
+    if requested == "vllm":
+        if not has_vllm:
+            raise GenerationError(
+                "--backend vllm but vllm is not installed: pip install 'clinr1[vllm]'"
+            )
+        from clinr1.engine import cuda_available
+
+        if not cuda_available():
+            raise GenerationError("--backend vllm needs a CUDA GPU; use --backend hf")
+        return "vllm"
+    if requested == "auto" and has_vllm:
+        from clinr1.engine import cuda_available
+
+        if cuda_available():
+            return "vllm"
+    return "hf"
+
+
+def build_generator(
+    cfg: ModelConfig,
+    sampling: Sampling,
+    *,
+    backend: str = "auto",
+    adapter: str | None = None,
+    batch_size: int = 8,
+) -> Generator:
+    """Load the model for ``backend`` and return a generator over it."""
+    chosen = choose_backend(backend, cfg)
+    if chosen == "vllm":
+        return VLLMGenerator(cfg, sampling, adapter=adapter or cfg.adapter)
+    from clinr1.engine import load_model
+
+    loaded = load_model(cfg, trainable=False, adapter=adapter, seed=sampling.seed, verbose=False)
+    return HFGenerator(
+        loaded.model, loaded.tokenizer, sampling, batch_size=batch_size, name=loaded.engine
+    )
+
+
+class HFGenerator:
+    """transformers ``generate`` over left-padded batches (also Unsloth models)."""
+
+    def __init__(
+        self, model: Any, tokenizer: Any, sampling: Sampling, *, batch_size: int = 8, name="hf"
+    ):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.sampling = sampling
+        self.batch_size = max(1, batch_size)
+        self.name = name
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        stops = {tokenizer.eos_token_id, tokenizer.pad_token_id}
+        gen_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        stops.update(gen_eos if isinstance(gen_eos, (list, tuple)) else [gen_eos])
+        self.stop_ids = sorted(s for s in stops if s is not None)
+
+    def _kwargs(self, n: int) -> dict[str, Any]:
+        s = self.sampling
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=s.max_new_tokens,
+            num_return_sequences=n,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.stop_ids,
+            # Pinned, so the model's generation_config.json (e.g. Qwen's repetition_penalty
+            # 1.05, top_k 20) cannot change what is measured.
+            repetition_penalty=1.0,
+        )
+        if s.temperature > 0:  # top_k=0 switches top-k filtering off
+            kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=0)
+        else:  # greedy; the library defaults, so that nothing warns about unused flags
+            kwargs.update(do_sample=False, temperature=1.0, top_p=1.0, top_k=50)
+        return kwargs
+
+    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[Completion]]:
+        out: list[list[Completion]] = []
+        for start in range(0, len(prompts), self.batch_size):
+            out.extend(self._batch(prompts[start : start + self.batch_size], n))
+        return out
+
+    def _batch(self, prompts: Sequence[Messages], n: int) -> list[list[Completion]]:
+        import torch
+
+        tok = self.tokenizer
+        texts = [
+            tok.apply_chat_template(list(m), tokenize=False, add_generation_prompt=True)
+            for m in prompts
+        ]
+        tok.padding_side = "left"
+        enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        device = getattr(self.model, "device", None) or next(self.model.parameters()).device
+        enc = {k: v.to(device) for k, v in enc.items()}
+        if self.sampling.temperature > 0:
+            torch.manual_seed(self.sampling.seed)
+        with torch.inference_mode():
+            ids = self.model.generate(**enc, **self._kwargs(n))
+        generated = ids[:, enc["input_ids"].shape[1] :].tolist()
+        stops = set(self.stop_ids)
+        completions = []
+        for row in generated:
+            length = next((i for i, t in enumerate(row) if t in stops), len(row))
+            text = tok.decode(row[:length], skip_special_tokens=True)
+            completions.append(Completion(text=text, tokens=length))
+        return [completions[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+def _lora_rank(adapter: str) -> int:
+    try:
+        config = json.loads((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8"))
+        return int(config.get("r") or 16)
+    except (OSError, ValueError, TypeError):
+        return 16
+
+
+class VLLMGenerator:
+    """vLLM offline inference through ``LLM.chat`` (the model's chat template applied by vLLM).
+
+    A LoRA adapter is served with ``enable_lora=True`` and a ``LoRARequest``. The model is loaded
+    at the precision vLLM picks for it (a pre-quantized bnb-4bit checkpoint stays 4-bit).
+    """
+
+    name = "vllm"
+    chunk_size = 256  # prompts per LLM.chat call; vLLM batches them internally
+
+    def __init__(self, cfg: ModelConfig, sampling: Sampling, *, adapter: str | None = None):
+        from vllm import LLM
+
+        from clinr1.tiny import resolve_model
+
+        self.sampling = sampling
+        self.lora = None
+        kwargs: dict[str, Any] = dict(
+            model=resolve_model(cfg.name_or_path),
+            max_model_len=cfg.max_seq_length,
+            gpu_memory_utilization=cfg.gpu_memory_utilization,
+            seed=sampling.seed,
+            trust_remote_code=cfg.trust_remote_code,
+        )
+        if cfg.dtype != "auto":
+            kwargs["dtype"] = cfg.dtype
+        if adapter:
+            from vllm.lora.request import LoRARequest
+
+            kwargs.update(enable_lora=True, max_lora_rank=max(16, _lora_rank(adapter)))
+            self.lora = LoRARequest("clinr1-adapter", 1, str(Path(adapter).resolve()))
+        self.llm = LLM(**kwargs)
+
+    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[Completion]]:
+        from vllm import SamplingParams
+
+        s = self.sampling
+        params = SamplingParams(
+            n=n,
+            temperature=s.temperature,
+            top_p=s.top_p if s.temperature > 0 else 1.0,
+            top_k=-1,
+            repetition_penalty=1.0,
+            max_tokens=s.max_new_tokens,
+            seed=s.seed if s.temperature > 0 else None,
+        )
+        outputs = self.llm.chat(
+            [list(m) for m in prompts],
+            sampling_params=params,
+            lora_request=self.lora,
+            use_tqdm=False,
+            add_generation_prompt=True,
+        )
+        return [
+            [Completion(text=o.text, tokens=len(o.token_ids)) for o in request.outputs]
+            for request in outputs
+        ]
