@@ -9,6 +9,7 @@ are imported only when those sections are validated (TRL costs seconds to import
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import typing
@@ -150,11 +151,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
-    if isinstance(value, str):
-        try:
-            value = float(value) if any(c in value.lower() for c in "e.") else value
-        except ValueError:
-            pass
+    if isinstance(value, str) and any(c in value.lower() for c in "e."):
+        with contextlib.suppress(ValueError):
+            value = float(value)
     return path, value
 
 
@@ -166,7 +165,7 @@ def apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
         if isinstance(node, list):
             try:
                 idx = int(part)
-                node[idx]  # noqa: B018 - bounds check
+                node[idx]
             except (ValueError, IndexError):
                 raise RecipeError([f"{'.'.join(path[: i + 1])}: no such list index"]) from None
             if last:
@@ -212,7 +211,9 @@ def _check_trl_section(section: str, values: dict[str, Any], config_cls: type) -
     hints = typing.get_type_hints(config_cls)
     for key, value in values.items():
         if key not in fields:
-            errors.append(f"{section}.{key}: unknown key (not an option of TRL {config_cls.__name__})")
+            errors.append(
+                f"{section}.{key}: unknown key (not an option of TRL {config_cls.__name__})"
+            )
             continue
         if key in ("output_dir", "seed"):
             errors.append(f"{section}.{key}: set train.{key} instead")
@@ -225,7 +226,7 @@ def _check_trl_section(section: str, values: dict[str, Any], config_cls: type) -
         except ValidationError as e:
             msg = e.errors()[0]["msg"]
             errors.append(f"{section}.{key}: {msg} (got {value!r})")
-        except Exception:  # noqa: BLE001 - an annotation pydantic cannot build: let TRL decide
+        except Exception:
             pass
     return errors
 
@@ -239,13 +240,13 @@ def trl_kwargs(section: dict[str, Any], config_cls: type) -> dict[str, Any]:
     for key, value in section.items():
         try:
             out[key] = TypeAdapter(hints[key]).validate_python(value)
-        except Exception:  # noqa: BLE001 - already reported by _check_trl_section
+        except Exception:
             out[key] = value
     return out
 
 
 def build_trl_config(recipe: Recipe, kind: Literal["grpo", "sft"], **extra: Any) -> Any:
-    """Build TRL's ``GRPOConfig`` or ``SFTConfig`` from the recipe (``train`` fills dir and seed)."""
+    """Build TRL's ``GRPOConfig`` or ``SFTConfig`` from the recipe (dir and seed from ``train``)."""
     if kind == "grpo":
         from trl import GRPOConfig as config_cls
     else:
@@ -264,7 +265,7 @@ def _cuda_available() -> bool:
         import torch
 
         return bool(torch.cuda.is_available())
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -289,7 +290,7 @@ def validate_trl_sections(recipe: Recipe, sections: Iterable[str] = ("grpo", "sf
             extra = {"use_cpu": True, "bf16": False, "fp16": False}
         try:
             build_trl_config(recipe, kind, **extra)
-        except Exception as e:  # noqa: BLE001 - TRL raises ValueError/TypeError for bad combos
+        except Exception as e:
             errors.append(f"{kind}: {str(e).splitlines()[0]}")
     return errors
 

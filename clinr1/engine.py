@@ -72,7 +72,8 @@ def check_device(cfg: ModelConfig, engine: str) -> None:
         )
     if cfg.fast_inference:
         raise EngineError(
-            "model.fast_inference=true (vLLM) needs a CUDA GPU; set --set model.fast_inference=false"
+            "model.fast_inference=true (vLLM) needs a CUDA GPU; "
+            "set --set model.fast_inference=false"
         )
 
 

@@ -89,6 +89,6 @@ def as_options(value: Any) -> dict[str, str]:
                 elif entry is not None and i < len(LETTERS):
                     out[LETTERS[i]] = str(entry)
             return out
-    except Exception:  # noqa: BLE001 - documented to never raise
+    except Exception:
         return {}
     return {}

@@ -9,6 +9,7 @@ tests and ``make demo`` use it because the hub is out of reach on CI.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 from clinr1.config import TINY_MODEL
 
 # Bump when the recipe below changes, so cached copies are rebuilt.
-_BUILD_VERSION = 3
+_BUILD_VERSION = 4
 VOCAB_SIZE = 768
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
@@ -81,13 +82,18 @@ def _corpus() -> list[str]:
     lines += [f"\\boxed{{{letter}}}" for letter in "ABCDEFGHIJ"]
     demo = Path(__file__).parent / "assets" / "demo_items.jsonl"
     if demo.is_file():
+        from clinr1.demo import synthetic_trace
+        from clinr1.items import Item
+
         for row in demo.read_text(encoding="utf-8").splitlines():
             try:
-                item = json.loads(row)
-            except ValueError:
+                item = Item.from_dict(json.loads(row))
+            except (ValueError, TypeError):
                 continue
-            lines.append(str(item.get("question", "")))
-            lines += [f"{k}. {v}" for k, v in dict(item.get("options") or {}).items()]
+            lines.append(item.question)
+            lines += [f"{k}. {v}" for k, v in item.options.items()]
+            # The demo's cold-start traces: merges for their phrases keep completions short.
+            lines += synthetic_trace(item).splitlines()
     return [line for line in lines if line.strip()]
 
 
@@ -168,10 +174,9 @@ def tiny_model_path() -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{TINY_MODEL}-", dir=target.parent))
     try:
         build_tiny_model(tmp)
-        try:
+        # OSError: another process won the race; its copy is identical.
+        with contextlib.suppress(OSError):
             tmp.rename(target)
-        except OSError:  # another process won the race; its copy is identical
-            pass
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -12,7 +12,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-import pytest  # noqa: E402
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -36,3 +36,30 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent (a user's clone has none)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def structured_model(tmp_path_factory: pytest.TempPathFactory, _model_cache: Path) -> Path:
+    """The tiny model after a short cold-start SFT on the demo traces (full fine-tune).
+
+    A random model's completions all score 0, so GRPO has no advantage to learn from; this one
+    writes enough of the structure that the CRPO rewards vary within a group.
+    """
+    from clinr1 import sft
+    from clinr1.config import load_recipe
+    from clinr1.data import demo_items
+    from clinr1.demo import demo_recipe_path, write_traces
+
+    root = tmp_path_factory.mktemp("structured")
+    traces = write_traces(demo_items(), root / "traces.jsonl")
+    recipe = load_recipe(
+        demo_recipe_path(),
+        [
+            f"train.output_dir={root / 'sft'}",
+            f"data.train={{name: jsonl, path: {traces}}}",
+            "sft.max_steps=150",
+            "sft.save_steps=1000",
+        ],
+    )
+    sft.run(recipe)
+    return root / "sft"

@@ -22,7 +22,7 @@ def test_auto_picks_hf_without_a_gpu() -> None:
 
 
 def test_4bit_and_vllm_need_a_gpu() -> None:
-    with pytest.raises(EngineError, match="model.load_in_4bit=true needs a CUDA GPU"):
+    with pytest.raises(EngineError, match=r"model\.load_in_4bit=true needs a CUDA GPU"):
         load_model(ModelConfig(name_or_path="tiny-random-qwen2", engine="hf"))
     with pytest.raises(EngineError, match="fast_inference"):
         load_model(tiny(fast_inference=True))

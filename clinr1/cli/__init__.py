@@ -11,7 +11,11 @@ from typing import Annotated
 
 import typer
 
+from clinr1.cli.data import data_app
+from clinr1.cli.demo import demo
+from clinr1.cli.evaluate import compare, eval_
 from clinr1.cli.recipe import validate
+from clinr1.cli.score import score
 from clinr1.cli.train import sft, train
 from clinr1.cli.version import version
 
@@ -30,6 +34,11 @@ app.command()(version)
 app.command()(validate)
 app.command()(train)
 app.command()(sft)
+app.command()(score)
+app.command("eval")(eval_)
+app.command()(compare)
+app.command()(demo)
+app.add_typer(data_app, name="data")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,4 +1,4 @@
-"""``clinr1 validate``: resolve a recipe (YAML + ``--set`` overrides) and print it, or every error."""
+"""``clinr1 validate``: resolve a recipe (YAML + ``--set`` overrides); print it or every error."""
 
 from __future__ import annotations
 

@@ -6,8 +6,19 @@ import os
 import shutil
 from importlib import metadata
 
-PACKAGES = ("clinr1", "torch", "transformers", "trl", "peft", "datasets", "bitsandbytes",
-            "accelerate", "unsloth", "unsloth_zoo", "vllm")
+PACKAGES = (
+    "clinr1",
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "datasets",
+    "bitsandbytes",
+    "accelerate",
+    "unsloth",
+    "unsloth_zoo",
+    "vllm",
+)
 
 
 def package_versions() -> dict[str, str | None]:

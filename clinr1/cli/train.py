@@ -1,0 +1,115 @@
+"""``clinr1 train`` (CRPO/GRPO) and ``clinr1 sft`` (cold start): recipe in, adapter out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from clinr1.cli.recipe import SetOption, fail, resolve_recipe
+
+if TYPE_CHECKING:
+    from clinr1.config import Recipe
+
+ResumeOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--resume/--no-resume",
+        help="Continue from the last checkpoint in train.output_dir (default: train.resume).",
+    ),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Validate and print the plan; load no model.")
+]
+
+
+def plan(recipe: Recipe, kind: str) -> list[str]:
+    """What a run would do, line by line, without loading anything heavy."""
+    from clinr1.runlog import last_checkpoint
+
+    m, d = recipe.model, recipe.data.train
+    section = recipe.grpo if kind == "grpo" else recipe.sft
+    lines = [
+        f"kind:       {kind}",
+        f"model:      {m.name_or_path} (engine {m.engine}, 4-bit {m.load_in_4bit}, "
+        f"max_seq_length {m.max_seq_length}, "
+        + (f"LoRA r={m.lora.r} alpha={m.lora.alpha})" if m.lora else "full fine-tune)"),
+        f"start from: {m.adapter or 'base model'}",
+        "data:       "
+        + (
+            f"{d.name} {d.path or d.hub or ''} split={d.split or 'default'} limit={d.limit}"
+            if d
+            else "none"
+        ),
+        f"template:   {recipe.prompt.template}",
+    ]
+    if kind == "grpo":
+        rewards = ", ".join(f"{r.name}×{r.weight:g}" for r in recipe.rewards)
+        lines.append(f"rewards:    {rewards} (max {sum(r.weight for r in recipe.rewards):g})")
+    settings = ", ".join(f"{k}={v}" for k, v in section.items()) or "TRL defaults"
+    lines.append(f"{kind}:       {settings}")
+    ckpt = last_checkpoint(recipe.train.output_dir)
+    lines.append(f"output:     {recipe.train.output_dir} (resume from {ckpt or 'nothing'})")
+    return lines
+
+
+def _run(kind: str, recipe_path: Path, set_: list[str] | None, resume, dry_run: bool) -> None:
+    recipe = resolve_recipe(recipe_path, set_)
+    for line in plan(recipe, kind):
+        typer.echo(line)
+    if dry_run:
+        return
+    from clinr1.data import DataError
+    from clinr1.engine import EngineError
+    from clinr1.sft import SFTDataError
+    from clinr1.train import TrainError
+
+    try:
+        if kind == "grpo":
+            from clinr1.train import run
+        else:
+            from clinr1.sft import run
+        record = run(recipe, resume=resume)
+    except (EngineError, TrainError, DataError, SFTDataError, ValueError) as e:
+        raise fail(f"error: {str(e).splitlines()[0]}") from None
+    except KeyboardInterrupt:
+        raise fail(
+            "interrupted: run the same command again to resume from the last checkpoint", 130
+        ) from None
+    except RuntimeError as e:
+        if "out of memory" not in str(e).lower():
+            raise
+        raise fail(
+            "error: out of memory; try recipes/crpo-t4.yaml or lower grpo.num_generations / "
+            "grpo.max_completion_length (checkpoints so far are kept in train.output_dir)",
+            1,
+        ) from None
+    typer.echo(
+        f"done: step {record['global_step']} in {record['wall_time_s']:.0f}s; "
+        f"adapter and run.json in {recipe.train.output_dir}"
+    )
+
+
+def train(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/crpo.yaml.")],
+    set_: SetOption = None,
+    resume: ResumeOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Train with CRPO (or plain GRPO) through TRL's GRPOTrainer on the recipe's engine.
+
+    Writes checkpoints, metrics.jsonl, the LoRA adapter, the tokenizer and run.json to
+    train.output_dir.
+    """
+    _run("grpo", recipe, set_, resume, dry_run)
+
+
+def sft(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/sft-coldstart.yaml.")],
+    set_: SetOption = None,
+    resume: ResumeOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Cold-start supervised fine-tuning on reasoning traces (JSONL: item fields + completion)."""
+    _run("sft", recipe, set_, resume, dry_run)

@@ -1,0 +1,188 @@
+"""The embedded-default pipeline on a CPU: tiny model -> cold-start SFT -> CRPO -> before/after.
+
+``make demo`` runs :func:`run_demo`. It needs nothing from the network: the tiny model is built
+locally and the data are the bundled demo items. The cold-start traces are written here by a
+rule (:func:`synthetic_trace`) from each item's own text, standing in for the DeepSeek-R1 traces
+the paper distils, so the tiny model learns the ``<dx>``/``<conclusion>`` structure before CRPO.
+The demo trains and evaluates on the same few items: it shows the machinery and the reward
+curves, not generalisation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from clinr1.items import Item
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_RE = re.compile(r",\s+|;\s+|\s+and\s+|\s+with\s+|\s+after\s+")
+# A span cut at 7 words should not end on a dangling function word ("chest pain for").
+_DANGLING = frozenset("a an the of for to in on at by with from and or has had is was".split())
+
+
+def case_findings(question: str, k: int = 2) -> list[str]:
+    """Up to ``k`` short verbatim spans (3-7 words) from the case, never from its last sentence.
+
+    The last sentence is the question itself ("Which of the following ..."), not a finding.
+    """
+    sentences = [s for s in _SENTENCE_RE.split(question.strip()) if s]
+    findings: list[str] = []
+    for sentence in sentences[:-1] or sentences:
+        for clause in _CLAUSE_RE.split(sentence.rstrip(".")):
+            words = clause.split()[:7]
+            while words and words[-1].lower() in _DANGLING:
+                words.pop()
+            if len(words) < 3:
+                continue
+            span = " ".join(words).strip(" .,;:")
+            if span and span in question and span not in findings:
+                findings.append(span)
+            break  # one finding per sentence spreads them over the case
+        if len(findings) >= k:
+            break
+    return findings
+
+
+def synthetic_trace(item: Item) -> str:
+    """A correct, grounded, option-by-option trace in the ``crpo`` template for ``item``.
+
+    Short and regular on purpose: a 120k-parameter model has to learn it in a minute of SFT.
+    """
+    quotes = case_findings(item.question) or [" ".join(item.question.split()[:4])]
+    q0, q1 = quotes[0], quotes[-1]
+    gold = item.answer
+    lines = [f'First, the findings: "{q0}"' + (f'; "{q1}".' if q1 != q0 else ".")]
+    for letter in item.options:
+        if letter == gold:
+            lines.append(f'Option {letter} is most consistent with "{q0}".')
+        else:
+            lines.append(f"Option {letter} is ruled out: it does not explain the findings.")
+    lines.append(f'Then verify: Option {gold} accounts for "{q1}".')
+    dx = "\n".join(lines)
+    conclusion = f'Option {gold} is the answer, supported by "{q0}". \\boxed{{{gold}}}'
+    return f"<dx>\n{dx}\n</dx>\n<conclusion>\n{conclusion}\n</conclusion>"
+
+
+def write_traces(items: list[Item], path: str | Path) -> Path:
+    """Write the SFT traces file (item fields + ``completion``) that ``clinr1 sft`` reads."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "w", encoding="utf-8") as f:
+        for item in items:
+            row: dict[str, Any] = item.to_dict()
+            row["completion"] = synthetic_trace(item)
+            f.write(json.dumps(row) + "\n")
+    return p
+
+
+def demo_recipe_path() -> Path:
+    """The demo's recipe, shipped inside the package so ``clinr1 demo`` works from any folder."""
+    return Path(__file__).parent / "assets" / "demo.yaml"
+
+
+def reward_trend(
+    records: list[dict[str, Any]], names: list[str], window: int = 2
+) -> list[tuple[str, float, float]]:
+    """(objective, mean over the first ``window`` logs, mean over the last ``window``) rows.
+
+    ``reward`` is the weighted CRPO total; the others are TRL's ``rewards/<name>/mean``.
+    """
+    logs = [r for r in records if "reward" in r]
+    rows = []
+    for name in ["reward", *names]:
+        key = name if name == "reward" else f"rewards/{name}/mean"
+        values = [float(r[key]) for r in logs if key in r]
+        if not values:
+            continue
+        first, last = values[:window], values[-window:]
+        rows.append((name, sum(first) / len(first), sum(last) / len(last)))
+    return rows
+
+
+def print_trend(rows: list[tuple[str, float, float]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("objective", "start", "end", "change"):
+        table.add_column(col, justify="left" if col == "objective" else "right")
+    for name, start, end in rows:
+        label = "CRPO total (max 12)" if name == "reward" else name
+        table.add_row(label, f"{start:.3f}", f"{end:.3f}", f"{end - start:+.3f}")
+    Console().print(table)
+
+
+def _stage_done(folder: Path) -> bool:
+    return (folder / "run.json").is_file()
+
+
+def run_demo(out: str | Path = "outputs/demo", overrides: list[str] | None = None) -> dict:
+    """Tiny model -> cold-start SFT -> eval -> CRPO -> eval -> compare, all on a CPU.
+
+    Each stage that already finished in ``out`` is skipped, so an interrupted demo resumes.
+    Returns the paths and the CRPO reward trend.
+    """
+    from clinr1.config import load_recipe
+    from clinr1.data import DataSource, demo_items
+    from clinr1.evaluate import compare_tables, render_markdown, run_eval
+    from clinr1.runlog import read_metrics
+    from clinr1.tiny import tiny_model_path
+
+    out = Path(out)
+    base = load_recipe(demo_recipe_path(), overrides or [])
+    names = [r.name for r in base.rewards]
+    print(f"1/6 tiny model: {tiny_model_path()}", flush=True)
+
+    traces = write_traces(demo_items(), out / "traces.jsonl")
+    print(f"2/6 cold-start traces: {traces}", flush=True)
+
+    sft_dir = out / "sft"
+    if not _stage_done(sft_dir):
+        from clinr1 import sft
+
+        recipe = base.model_copy(deep=True)
+        recipe.data.train = DataSource(name="jsonl", path=str(traces))
+        recipe.train.output_dir = str(sft_dir)
+        print("3/6 cold-start SFT", flush=True)
+        sft.run(recipe)
+    else:
+        print(f"3/6 cold-start SFT: done already in {sft_dir}", flush=True)
+
+    def evaluate(model_dir: Path, dest: Path) -> dict:
+        model = base.model.model_copy(update={"name_or_path": str(model_dir)})
+        return run_eval(
+            model,
+            benchmarks=base.eval.benchmarks,
+            limit=base.eval.limit,
+            max_new_tokens=base.eval.max_new_tokens,
+            template=base.prompt.template,
+            out=str(dest),
+        )
+
+    print("4/6 evaluate before CRPO (the SFT model)", flush=True)
+    evaluate(sft_dir, out / "eval-before")
+
+    crpo_dir = out / "crpo"
+    if not _stage_done(crpo_dir):
+        from clinr1 import train
+
+        recipe = base.model_copy(deep=True)
+        recipe.model.name_or_path = str(sft_dir)
+        recipe.train.output_dir = str(crpo_dir)
+        print("5/6 CRPO", flush=True)
+        train.run(recipe)
+    else:
+        print(f"5/6 CRPO: done already in {crpo_dir}", flush=True)
+    trend = reward_trend(read_metrics(crpo_dir / "metrics.jsonl"), names)
+    print_trend(trend, "CRPO rewards: first vs last logged steps")
+
+    print("6/6 evaluate after CRPO", flush=True)
+    evaluate(crpo_dir, out / "eval-after")
+    table = compare_tables(
+        [str(out / "eval-before"), str(out / "eval-after")], labels=["before", "after"]
+    )
+    print(render_markdown(table), flush=True)
+    return {"sft": str(sft_dir), "crpo": str(crpo_dir), "trend": trend}

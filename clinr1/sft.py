@@ -1,0 +1,101 @@
+"""The paper's cold start: supervised fine-tuning on reasoning traces before CRPO.
+
+Traces are JSONL, one item per line in clinr1's schema plus a ``completion`` (the teacher's
+answer in the recipe's template). Each becomes a conversational prompt/completion pair with the
+same prompt as CRPO, and TRL's ``SFTTrainer`` trains on the completion tokens only, so CRPO
+starts from a model that already writes ``<dx>`` / ``<conclusion>`` / ``\\boxed{}``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from clinr1.config import Recipe
+from clinr1.runlog import RunLogger, finish_run, last_checkpoint, quiet
+
+
+class SFTDataError(Exception):
+    """The traces file is missing or unusable; one line."""
+
+
+def load_traces(path: str | Path, split: str = "train"):
+    """Read a traces JSONL through ``datasets`` into ``prompt``/``completion`` message pairs."""
+    from datasets import load_dataset
+
+    from clinr1.items import Item
+
+    p = Path(path)
+    if not p.is_file():
+        raise SFTDataError(f"traces file not found: {path} (recipe: data.train.path)")
+    raw = load_dataset("json", data_files=str(p), split=split)
+    if "completion" not in raw.column_names:
+        raise SFTDataError(f"{path}: each line needs a 'completion' field (the trace)")
+    return raw, [Item.from_dict(row) for row in raw]
+
+
+def traces_to_dataset(path: str | Path, template: str, split: str = "train"):
+    from datasets import Dataset
+
+    from clinr1.prompts import render_messages
+
+    raw, items = load_traces(path, split)
+    rows = []
+    for item, completion in zip(items, raw["completion"], strict=True):
+        if not completion or not item.question:
+            continue
+        rows.append(
+            {
+                "prompt": render_messages(item, template),
+                "completion": [{"role": "assistant", "content": completion}],
+            }
+        )
+    if not rows:
+        raise SFTDataError(f"{path}: no usable traces (need question, options and completion)")
+    return Dataset.from_list(rows)
+
+
+def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
+    """Supervised fine-tuning of the recipe's model (LoRA) on ``data.train`` traces."""
+    from clinr1.engine import load_model
+    from clinr1.train import TrainError, device_kwargs
+
+    started = time.time()
+    out = Path(recipe.train.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    resume = recipe.train.resume if resume is None else resume
+    checkpoint = last_checkpoint(out) if resume else None
+    if recipe.data.train is None or not recipe.data.train.path:
+        raise TrainError("data.train.path is missing: point it at a traces JSONL")
+
+    loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
+
+    from trl import SFTTrainer
+
+    from clinr1.config import build_trl_config
+
+    dataset = traces_to_dataset(recipe.data.train.path, recipe.prompt.template)
+    if recipe.data.train.limit:
+        dataset = dataset.select(range(min(recipe.data.train.limit, len(dataset))))
+    args = build_trl_config(recipe, "sft", disable_tqdm=True, **device_kwargs(recipe, "sft"))
+    trainer = SFTTrainer(
+        model=loaded.model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=loaded.tokenizer,
+        callbacks=[RunLogger(out / "metrics.jsonl", [])],
+    )
+    quiet(trainer)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    trainer.save_model(str(out))
+    loaded.tokenizer.save_pretrained(str(out))
+    return finish_run(
+        out,
+        recipe,
+        kind="sft",
+        engine=loaded.engine,
+        state=trainer.state,
+        started=started,
+        resumed_from=checkpoint,
+    )

@@ -1,0 +1,60 @@
+"""The embedded-default pipeline: rule-written traces, and the demo end to end (few steps)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from clinr1.cli import app
+from clinr1.data import demo_items
+from clinr1.demo import case_findings, reward_trend, synthetic_trace
+from clinr1.rewards import score_completion
+
+
+def test_synthetic_traces_earn_the_rewards_they_teach() -> None:
+    for item in demo_items():
+        scores = score_completion(synthetic_trace(item), item)
+        assert scores["accuracy"] == 1.0 and scores["format"] == 1.0, item.id
+        assert scores["faithfulness/fabricated_quotes"] == 0, item.id
+        assert scores["faithfulness"] > 0.5, item.id
+
+
+def test_case_findings_are_verbatim_and_skip_the_question_sentence() -> None:
+    question = (
+        "A 45-year-old man has chest pain for 2 hours. Troponin is 3.1 ng/mL, and the ECG is "
+        "abnormal. Which of the following is the most likely diagnosis?"
+    )
+    found = case_findings(question)
+    assert found == ["A 45-year-old man has chest pain", "Troponin is 3.1 ng/mL"]
+    assert all(f in question for f in found)
+
+
+def test_reward_trend_compares_first_and_last_logs() -> None:
+    logs = [
+        {"step": 1, "reward": 1.0, "rewards/accuracy/mean": 0.1},
+        {"step": 2, "reward": 2.0, "rewards/accuracy/mean": 0.2},
+        {"step": 3, "reward": 5.0, "rewards/accuracy/mean": 0.5},
+        {"step": 3, "train_runtime": 9.0},
+    ]
+    assert reward_trend(logs, ["accuracy"], window=1) == [
+        ("reward", 1.0, 5.0),
+        ("accuracy", 0.1, 0.5),
+    ]
+
+
+def test_demo_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    args = ["demo", "--out", str(out), "--set", "sft.max_steps=10", "--set", "grpo.max_steps=2",
+            "--set", "eval.limit=2", "--set", "eval.max_new_tokens=16"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    for stage in ("sft", "crpo"):
+        assert (out / stage / "run.json").is_file()
+    for stage in ("eval-before", "eval-after"):
+        assert (out / stage / "summary.json").is_file()
+    assert "CRPO total (max 12)" in result.output
+    assert "before" in result.output and "after" in result.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "done already" in again.output
