@@ -20,7 +20,7 @@ from clinr1.items import Item
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_RE = re.compile(r",\s+|;\s+|\s+and\s+|\s+with\s+|\s+after\s+")
 # A span cut at 7 words should not end on a dangling function word ("chest pain for").
-_DANGLING = frozenset("a an the of for to in on at by with from and or has had is was".split())
+_DANGLING = frozenset("a an the of for to in on at by with from and or has had is was".split())  # noqa: SIM905
 
 
 def case_findings(question: str, k: int = 2) -> list[str]:

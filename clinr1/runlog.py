@@ -116,6 +116,38 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def fit(
+    trainer: Any,
+    tokenizer: Any,
+    recipe: Recipe,
+    *,
+    kind: str,
+    engine: str,
+    checkpoint: Path | None,
+    started: float,
+) -> dict[str, Any]:
+    """Train (resuming from ``checkpoint``), then save weights, tokenizer and ``run.json``."""
+    out = Path(recipe.train.output_dir)
+    quiet(trainer)
+    if checkpoint:
+        print(f"resuming from {checkpoint}", flush=True)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    trainer.save_model(str(out))  # saves on the main process only
+    record = {}
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(str(out))
+        record = finish_run(
+            out,
+            recipe,
+            kind=kind,
+            engine=engine,
+            state=trainer.state,
+            started=started,
+            resumed_from=checkpoint,
+        )
+    return record
+
+
 def finish_run(
     out: Path,
     recipe: Recipe,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from clinr1.config import Recipe
-from clinr1.runlog import RunLogger, finish_run, last_checkpoint, quiet
+from clinr1.runlog import RunLogger, fit, last_checkpoint
 
 
 class SFTDataError(Exception):
@@ -86,16 +86,12 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
         processing_class=loaded.tokenizer,
         callbacks=[RunLogger(out / "metrics.jsonl", [])],
     )
-    quiet(trainer)
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    trainer.save_model(str(out))
-    loaded.tokenizer.save_pretrained(str(out))
-    return finish_run(
-        out,
+    return fit(
+        trainer,
+        loaded.tokenizer,
         recipe,
         kind="sft",
         engine=loaded.engine,
-        state=trainer.state,
+        checkpoint=checkpoint,
         started=started,
-        resumed_from=checkpoint,
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from clinr1.config import Recipe
-from clinr1.runlog import RunLogger, finish_run, last_checkpoint, quiet
+from clinr1.runlog import RunLogger, fit, last_checkpoint
 
 
 class TrainError(Exception):
@@ -108,20 +108,14 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
         processing_class=loaded.tokenizer,
         callbacks=[logger],
     )
-    quiet(trainer)
-    if checkpoint:
-        print(f"resuming from {checkpoint}", flush=True)
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
-    # 4. save: adapter + tokenizer + run.json
-    trainer.save_model(str(out))
-    loaded.tokenizer.save_pretrained(str(out))
-    return finish_run(
-        out,
+    # 4. train, then save: adapter + tokenizer + run.json
+    return fit(
+        trainer,
+        loaded.tokenizer,
         recipe,
         kind="grpo",
         engine=loaded.engine,
-        state=trainer.state,
+        checkpoint=checkpoint,
         started=started,
-        resumed_from=checkpoint,
     )
