@@ -13,6 +13,7 @@ import typer
 
 from clinr1.cli.data import data_app
 from clinr1.cli.demo import demo
+from clinr1.cli.distill import distill
 from clinr1.cli.evaluate import compare, eval_
 from clinr1.cli.recipe import validate
 from clinr1.cli.score import score
@@ -37,6 +38,7 @@ app.command()(sft)
 app.command()(score)
 app.command("eval")(eval_)
 app.command()(compare)
+app.command()(distill)
 app.command()(demo)
 app.add_typer(data_app, name="data")
 

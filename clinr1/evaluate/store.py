@@ -2,7 +2,8 @@
 
 Each record is one line, written and flushed as soon as it is complete. On reading, a line that
 does not parse (the tail of a run killed mid-write) is dropped and the file rewritten without it,
-so the next append starts on a clean line. Records are keyed by ``(benchmark, id, sample)``.
+so the next append starts on a clean line. Records are keyed by ``(benchmark, id, sample)``
+unless the store is given another ``key`` function (``clinr1 distill`` keys by item).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,10 @@ def atomic_write(path: Path, text: str) -> None:
 class RecordStore:
     """The records of one JSONL file, loaded on open and appended to as work finishes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: Callable[[dict[str, Any]], Hashable] = record_key) -> None:
         self.path = Path(path)
-        self.records: dict[Key, dict[str, Any]] = {}
+        self.key = key
+        self.records: dict[Any, dict[str, Any]] = {}
         self.dropped = 0
         self._load()
 
@@ -56,7 +58,7 @@ class RecordStore:
                 continue
             try:
                 record = json.loads(line)
-                key = record_key(record)
+                key = self.key(record)
             except (ValueError, KeyError, TypeError):
                 self.dropped += 1
                 continue
@@ -71,13 +73,13 @@ class RecordStore:
                 )
             atomic_write(self.path, "".join(g.decode("utf-8") + "\n" for g in good))
 
-    def __contains__(self, key: Key) -> bool:
+    def __contains__(self, key: Hashable) -> bool:
         return key in self.records
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def get(self, key: Key) -> dict[str, Any] | None:
+    def get(self, key: Hashable) -> dict[str, Any] | None:
         return self.records.get(key)
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
@@ -86,7 +88,7 @@ class RecordStore:
         with self.path.open("a", encoding="utf-8") as f:
             for record in records:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
-                self.records[record_key(record)] = record
+                self.records[self.key(record)] = record
             f.flush()
             os.fsync(f.fileno())
 
