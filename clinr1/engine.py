@@ -61,7 +61,7 @@ def _torch_dtype(name: str, cuda: bool):
     return getattr(torch, name)
 
 
-def check_device(cfg: ModelConfig, engine: str) -> None:
+def check_device(cfg: ModelConfig) -> None:
     """Refuse GPU-only settings on a machine without CUDA, with what to change."""
     if cuda_available():
         return
@@ -98,7 +98,7 @@ def load_model(
     ``trainable``, frozen for inference otherwise.
     """
     engine = choose_engine(cfg.engine)
-    check_device(cfg, engine)
+    check_device(cfg)
     if verbose:
         print(f"engine: {engine} (model.engine={cfg.engine})", flush=True)
     adapter = adapter or cfg.adapter

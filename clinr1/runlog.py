@@ -118,7 +118,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def fit(
     trainer: Any,
-    tokenizer: Any,
     recipe: Recipe,
     *,
     kind: str,
@@ -132,20 +131,20 @@ def fit(
     if checkpoint:
         print(f"resuming from {checkpoint}", flush=True)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    trainer.save_model(str(out))  # saves on the main process only
-    record = {}
-    if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(str(out))
-        record = finish_run(
-            out,
-            recipe,
-            kind=kind,
-            engine=engine,
-            state=trainer.state,
-            started=started,
-            resumed_from=checkpoint,
-        )
-    return record
+    # Weights and tokenizer (the trainer's processing_class), on the main process only.
+    trainer.save_model(str(out))
+    main = trainer.is_world_process_zero()
+    # Every rank returns the record (the CLI prints it); only the main process writes run.json.
+    return finish_run(
+        out,
+        recipe,
+        kind=kind,
+        engine=engine,
+        state=trainer.state,
+        started=started,
+        resumed_from=checkpoint,
+        write=main,
+    )
 
 
 def finish_run(
@@ -157,8 +156,12 @@ def finish_run(
     state: Any,
     started: float,
     resumed_from: Path | None,
+    write: bool = True,
 ) -> dict[str, Any]:
-    """Write ``run.json`` (recipe, versions, commit, final metrics, time, memory) and return it."""
+    """Write ``run.json`` (recipe, versions, commit, final metrics, time, memory) and return it.
+
+    ``write=False`` (the other ranks of a multi-process run) returns it without writing.
+    """
     from clinr1.cli.version import package_versions
 
     final: dict[str, Any] = {}
@@ -178,5 +181,6 @@ def finish_run(
         "git_commit": git_commit(),
         "recipe": recipe.model_dump(mode="json"),
     }
-    write_json_atomic(out / "run.json", record)
+    if write:
+        write_json_atomic(out / "run.json", record)
     return record

@@ -58,7 +58,7 @@ def traces_to_dataset(path: str | Path, template: str, split: str = "train"):
 
 def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     """Supervised fine-tuning of the recipe's model (LoRA) on ``data.train`` traces."""
-    from clinr1.engine import load_model
+    from clinr1.engine import check_device, load_model
     from clinr1.train import TrainError, device_kwargs
 
     started = time.time()
@@ -69,6 +69,8 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     if recipe.data.train is None or not recipe.data.train.path:
         raise TrainError("data.train.path is missing: point it at a traces JSONL")
 
+    check_device(recipe.model)
+    cpu_kwargs = device_kwargs(recipe, "sft")  # refuse GPU-only settings before loading
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
 
     from trl import SFTTrainer
@@ -78,7 +80,7 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     dataset = traces_to_dataset(recipe.data.train.path, recipe.prompt.template)
     if recipe.data.train.limit:
         dataset = dataset.select(range(min(recipe.data.train.limit, len(dataset))))
-    args = build_trl_config(recipe, "sft", disable_tqdm=True, **device_kwargs(recipe, "sft"))
+    args = build_trl_config(recipe, "sft", disable_tqdm=True, **cpu_kwargs)
     trainer = SFTTrainer(
         model=loaded.model,
         args=args,
@@ -88,7 +90,6 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     )
     return fit(
         trainer,
-        loaded.tokenizer,
         recipe,
         kind="sft",
         engine=loaded.engine,

@@ -75,7 +75,7 @@ def device_kwargs(recipe: Recipe, kind: str = "grpo") -> dict[str, Any]:
 
 def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     """Train ``recipe`` with GRPO and the recipe's rewards; return the final run record."""
-    from clinr1.engine import load_model
+    from clinr1.engine import check_device, load_model
 
     started = time.time()
     out = Path(recipe.train.output_dir)
@@ -84,6 +84,9 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     checkpoint = last_checkpoint(out) if resume else None
 
     # 1. model first: the Unsloth engine must patch TRL/transformers before they are imported.
+    #    GPU-only settings are refused before anything is loaded.
+    check_device(recipe.model)
+    cpu_kwargs = device_kwargs(recipe)
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
 
     # 2. data, rewards, config
@@ -94,9 +97,7 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
 
     dataset = items_to_dataset(load_train_items(recipe), recipe.prompt.template)
     reward_funcs, weights = build_rewards(recipe.rewards, recipe.prompt.template)
-    args = build_trl_config(
-        recipe, "grpo", reward_weights=weights, disable_tqdm=True, **device_kwargs(recipe)
-    )
+    args = build_trl_config(recipe, "grpo", reward_weights=weights, disable_tqdm=True, **cpu_kwargs)
 
     # 3. train
     logger = RunLogger(out / "metrics.jsonl", [r.name for r in recipe.rewards])
@@ -112,7 +113,6 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     # 4. train, then save: adapter + tokenizer + run.json
     return fit(
         trainer,
-        loaded.tokenizer,
         recipe,
         kind="grpo",
         engine=loaded.engine,

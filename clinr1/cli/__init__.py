@@ -18,6 +18,7 @@ from clinr1.cli.evaluate import compare, eval_
 from clinr1.cli.recipe import validate
 from clinr1.cli.score import score
 from clinr1.cli.train import sft, train
+from clinr1.cli.verl import export_verl
 from clinr1.cli.version import version
 
 # bitsandbytes warns on every CPU import that an optional kernel package is missing; noise here.
@@ -40,6 +41,7 @@ app.command("eval")(eval_)
 app.command()(compare)
 app.command()(distill)
 app.command()(demo)
+data_app.command("export-verl")(export_verl)
 app.add_typer(data_app, name="data")
 
 
