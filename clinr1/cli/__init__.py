@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from clinr1.cli.bench import bench
 from clinr1.cli.data import data_app
 from clinr1.cli.demo import demo
 from clinr1.cli.distill import distill
@@ -41,6 +42,7 @@ app.command("eval")(eval_)
 app.command()(compare)
 app.command()(distill)
 app.command()(demo)
+app.command()(bench)
 data_app.command("export-verl")(export_verl)
 app.add_typer(data_app, name="data")
 
