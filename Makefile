@@ -17,12 +17,12 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 ifeq ($(HAS_GPU),1)
-	$(PIP) install --quiet -e ".[dev,gpu]"
+	$(PIP) install --quiet -e ".[dev,demo,gpu]"
 else
 	# No GPU: the CPU build of torch first (an unpinned torch pulls a multi-GB CUDA build),
 	# then Unsloth without its CUDA dependencies so its CPU backend is exercised.
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet -e ".[dev,demo]"
 	$(PIP) install --quiet --no-deps $(UNSLOTH)
 endif
 	touch $@

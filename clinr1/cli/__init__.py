@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from clinr1.cli.bench import bench
+from clinr1.cli.chat import chat, export
 from clinr1.cli.data import data_app
 from clinr1.cli.demo import demo
 from clinr1.cli.distill import distill
@@ -40,6 +41,8 @@ app.command()(sft)
 app.command()(score)
 app.command("eval")(eval_)
 app.command()(compare)
+app.command()(chat)
+app.command()(export)
 app.command()(distill)
 app.command()(demo)
 app.command()(bench)
