@@ -9,7 +9,7 @@ HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/
 export OMP_NUM_THREADS ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install test lint demo clean
+.PHONY: install test lint demo notebooks clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ test: lint
 
 demo: $(STAMP)
 	$(VENV)/bin/clinr1 demo
+
+notebooks: $(STAMP)
+	$(PY) notebooks/build.py
 
 clean:
 	rm -rf $(VENV) outputs unsloth_compiled_cache .pytest_cache .ruff_cache
