@@ -38,25 +38,80 @@ def _columns(specs: list[str]) -> dict[str, str | list[str]]:
     return out
 
 
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="adapter: medqa, medmcqa, medxpertqa, pubmedqa, mmlu-medical, file (jsonl, "
+        "csv), unified, demo",
+        show_default=False,
+    ),
+]
+PathOpt = Annotated[
+    str | None, typer.Option("--path", help="local file (jsonl/json/csv/tsv/parquet)")
+]
+HubOpt = Annotated[
+    str | None, typer.Option("--hub", help="Hugging Face dataset id (default: the adapter's)")
+]
+SubsetOpt = Annotated[
+    str | None, typer.Option("--subset", help="hub configuration (mmlu-medical: subjects)")
+]
+CopBaseOpt = Annotated[
+    int | None,
+    typer.Option("--cop-base", min=0, max=1, help="MedMCQA: 'cop' is 0- or 1-based"),
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="a bad row is an error instead of skipped")
+]
+ColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        help="generic adapter: FIELD=COLUMN, repeatable; options=COL or options=A,B,C,D",
+    ),
+]
+AnswerFormatOpt = Annotated[
+    str | None,
+    typer.Option("--answer-format", help="generic adapter: letter, index0, index1 or text"),
+]
+
+
+def load_source(
+    *, key: str = "data.*", prefix: str = "", column: list[str] | None = None, **fields: object
+) -> LoadResult:
+    """Build a ``DataSource`` from command-line options and load it.
+
+    A bad option or an unreachable dataset ends in one ``error:`` line and exit 2; ``prefix``
+    is put before the offending field's name (``--`` where fields are options).
+    """
+    from pydantic import ValidationError
+
+    from clinr1.data import DataError, DataSource, load_items
+
+    if column:
+        fields["columns"] = _columns(column)
+    try:
+        data_source = DataSource(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise _fail(f"{prefix}{where}: {message}" if where else message) from None
+
+    import datasets
+
+    datasets.disable_progress_bars()
+    try:
+        return load_items(data_source, key=key)
+    except DataError as exc:
+        raise _fail(str(exc)) from None
+
+
 @data_app.command()
 def preview(
-    source: Annotated[
-        str,
-        typer.Argument(
-            help="adapter: medqa, medmcqa, medxpertqa, pubmedqa, mmlu-medical, file (jsonl, "
-            "csv), unified, demo",
-            show_default=False,
-        ),
-    ],
-    path: Annotated[
-        str | None, typer.Option("--path", help="local file (jsonl/json/csv/tsv/parquet)")
-    ] = None,
-    hub: Annotated[
-        str | None, typer.Option("--hub", help="Hugging Face dataset id (default: the adapter's)")
-    ] = None,
-    subset: Annotated[
-        str | None, typer.Option("--subset", help="hub configuration (mmlu-medical: subjects)")
-    ] = None,
+    source: SourceArg,
+    path: PathOpt = None,
+    hub: HubOpt = None,
+    subset: SubsetOpt = None,
     split: Annotated[
         str | None, typer.Option("--split", help="split, e.g. test or train[:50%]")
     ] = None,
@@ -64,59 +119,27 @@ def preview(
     as_json: Annotated[
         bool, typer.Option("--json", help="one unified item per line, as JSON")
     ] = False,
-    cop_base: Annotated[
-        int | None,
-        typer.Option("--cop-base", min=0, max=1, help="MedMCQA: 'cop' is 0- or 1-based"),
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="a bad row is an error instead of skipped")
-    ] = False,
-    column: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--column",
-            help="generic adapter: FIELD=COLUMN, repeatable; options=COL or options=A,B,C,D",
-        ),
-    ] = None,
-    answer_format: Annotated[
-        str | None,
-        typer.Option("--answer-format", help="generic adapter: letter, index0, index1 or text"),
-    ] = None,
+    cop_base: CopBaseOpt = None,
+    strict: StrictOpt = False,
+    column: ColumnOpt = None,
+    answer_format: AnswerFormatOpt = None,
 ) -> None:
     """Show the first N items of a dataset as clinr1 reads them.
 
     The summary line (items kept, bad rows skipped and why) goes to stderr; --json stays clean.
     """
-    from pydantic import ValidationError
-
-    from clinr1.data import DataError, DataSource, load_items
-
-    try:
-        data_source = DataSource(
-            name=source,
-            path=path,
-            hub=hub,
-            subset=subset,
-            split=split,
-            limit=n,
-            strict=strict,
-            cop_base=cop_base,
-            columns=_columns(column or []),
-            answer_format=answer_format,
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise _fail(f"{where}: {message}" if where else message) from None
-
-    import datasets
-
-    datasets.disable_progress_bars()
-    try:
-        result = load_items(data_source)
-    except DataError as exc:
-        raise _fail(str(exc)) from None
+    result = load_source(
+        name=source,
+        path=path,
+        hub=hub,
+        subset=subset,
+        split=split,
+        limit=n,
+        strict=strict,
+        cop_base=cop_base,
+        column=column,
+        answer_format=answer_format,
+    )
 
     if as_json:
         for item in result.items:

@@ -191,9 +191,7 @@ items already finished (kept or all rejected); failed items are asked again. A s
 traces asked, kept, rejected by check, failed, tokens) ends the run on stderr. See \
 docs/distill.md.
     """
-    from pydantic import ValidationError
-
-    from clinr1.data import DataError, DataSource, load_items
+    from clinr1.cli.data import load_source
     from clinr1.distill import DistillError, DistillSettings, run_distill, safe_url
 
     settings = DistillSettings(
@@ -219,22 +217,18 @@ docs/distill.md.
     )
     try:
         settings.check()
-        source = DataSource(name=data, path=path, hub=hub, subset=subset, split=split, limit=limit)
     except DistillError as e:
         raise _fail(str(e)) from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise _fail(f"--{where}: {message}" if where else message) from None
-
-    import datasets
-
-    datasets.disable_progress_bars()
-    try:
-        loaded = load_items(source, key="--data")
-    except DataError as e:
-        raise _fail(str(e)) from None
+    loaded = load_source(
+        key="--data",
+        prefix="--",
+        name=data,
+        path=path,
+        hub=hub,
+        subset=subset,
+        split=split,
+        limit=limit,
+    )
     typer.echo(loaded.summary(), err=True)
     if settings.api_key_env and not os.environ.get(settings.api_key_env):
         typer.echo(f"note: ${settings.api_key_env} is not set; asking without an API key", err=True)
