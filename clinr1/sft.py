@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from clinr1.config import Recipe
-from clinr1.runlog import RunLogger, fit, last_checkpoint
+from clinr1.runlog import RunLogger, fit
 
 
 class SFTDataError(Exception):
@@ -58,19 +58,13 @@ def traces_to_dataset(path: str | Path, template: str, split: str = "train"):
 
 def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     """Supervised fine-tuning of the recipe's model (LoRA) on ``data.train`` traces."""
-    from clinr1.engine import check_device, load_model
-    from clinr1.train import TrainError, device_kwargs
+    from clinr1.engine import load_model
+    from clinr1.train import TrainError, prepare
 
     started = time.time()
-    out = Path(recipe.train.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    resume = recipe.train.resume if resume is None else resume
-    checkpoint = last_checkpoint(out) if resume else None
     if recipe.data.train is None or not recipe.data.train.path:
         raise TrainError("data.train.path is missing: point it at a traces JSONL")
-
-    check_device(recipe.model)
-    cpu_kwargs = device_kwargs(recipe, "sft")  # refuse GPU-only settings before loading
+    out, checkpoint, cpu_kwargs = prepare(recipe, "sft", resume)
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
 
     from trl import SFTTrainer

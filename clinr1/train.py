@@ -73,20 +73,31 @@ def device_kwargs(recipe: Recipe, kind: str = "grpo") -> dict[str, Any]:
     return {"use_cpu": True, "bf16": False, "fp16": False}
 
 
-def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
-    """Train ``recipe`` with GRPO and the recipe's rewards; return the final run record."""
-    from clinr1.engine import check_device, load_model
+def prepare(
+    recipe: Recipe, kind: str, resume: bool | None
+) -> tuple[Path, Path | None, dict[str, Any]]:
+    """The output folder, the checkpoint to resume from (or ``None``) and the CPU overrides.
 
-    started = time.time()
+    GPU-only settings are refused here, before any model loads.
+    """
+    from clinr1.engine import check_device
+
     out = Path(recipe.train.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     resume = recipe.train.resume if resume is None else resume
     checkpoint = last_checkpoint(out) if resume else None
+    check_device(recipe.model)
+    return out, checkpoint, device_kwargs(recipe, kind)
+
+
+def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
+    """Train ``recipe`` with GRPO and the recipe's rewards; return the final run record."""
+    from clinr1.engine import load_model
+
+    started = time.time()
+    out, checkpoint, cpu_kwargs = prepare(recipe, "grpo", resume)
 
     # 1. model first: the Unsloth engine must patch TRL/transformers before they are imported.
-    #    GPU-only settings are refused before anything is loaded.
-    check_device(recipe.model)
-    cpu_kwargs = device_kwargs(recipe)
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
 
     # 2. data, rewards, config
