@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, fail, resolve_recipe
+from clinr1.cli.recipe import SetOption, error, resolve_recipe
 
 
 def bench(
@@ -74,7 +74,7 @@ def bench(
             echo=typer.echo,
         )
     except BenchError as e:
-        raise fail(f"error: {e}") from None
+        raise error(f"{e}") from None
     typer.echo("")
     typer.echo(format_report(report))
     if json_out is not None:

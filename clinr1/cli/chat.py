@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import fail
+from clinr1.cli.recipe import error
 
 
 def _default_model(adapter: Path | None) -> str:
@@ -24,7 +24,7 @@ def _default_model(adapter: Path | None) -> str:
         try:
             return read_adapter(adapter).base
         except ExportError as e:
-            raise fail(f"error: {e}") from None
+            raise error(f"{e}") from None
     return ModelConfig().name_or_path
 
 
@@ -84,16 +84,16 @@ def chat(
     from clinr1.prompts import TEMPLATES
 
     if template not in TEMPLATES:
-        raise fail(f"error: unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
+        raise error(f"unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
     if engine not in ("auto", "unsloth", "hf"):
-        raise fail(f"error: unknown engine {engine!r}; valid: auto, unsloth, hf")
+        raise error(f"unknown engine {engine!r}; valid: auto, unsloth, hf")
     if web:
         from clinr1.webchat import WebChatError, require_gradio
 
         try:
             require_gradio()
         except WebChatError as e:
-            raise fail(f"error: {e}") from None
+            raise error(f"{e}") from None
     name = model or _default_model(adapter)
 
     from clinr1.chat import HFBackend, TerminalChat, banner
@@ -150,7 +150,7 @@ def _load_backend(
             cfg, trainable=False, adapter=str(adapter) if adapter else None, verbose=False
         )
     except EngineError as e:
-        raise fail(f"error: {e}") from None
+        raise error(f"{e}") from None
     backend = HFBackend(
         loaded.model,
         loaded.tokenizer,
@@ -159,8 +159,8 @@ def _load_backend(
         context=context,
     )
     if backend.max_new_tokens >= backend.context:
-        raise fail(
-            f"error: --max-new-tokens {max_new_tokens} leaves no room for a prompt in the "
+        raise error(
+            f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in the "
             f"{backend.context}-token context"
         )
     return backend
@@ -214,9 +214,9 @@ def export(
     it to the Hugging Face hub.
     """
     if engine not in ("auto", "unsloth", "hf"):
-        raise fail(f"error: unknown engine {engine!r}; valid: auto, unsloth, hf")
+        raise error(f"unknown engine {engine!r}; valid: auto, unsloth, hf")
     if dtype not in ("auto", "bfloat16", "float16", "float32"):
-        raise fail(f"error: unknown dtype {dtype!r}; valid: auto, bfloat16, float16, float32")
+        raise error(f"unknown dtype {dtype!r}; valid: auto, bfloat16, float16, float32")
 
     from clinr1.engine import EngineError
     from clinr1.export import ExportError
@@ -238,4 +238,4 @@ def export(
             log=lambda message: typer.echo(message, err=True),
         )
     except (ExportError, EngineError) as e:
-        raise fail(f"error: {e}") from None
+        raise error(f"{e}") from None

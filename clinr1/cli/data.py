@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clinr1.cli.recipe import error
+
 if TYPE_CHECKING:
     from clinr1.data import LoadResult
 
@@ -21,18 +23,13 @@ data_app = typer.Typer(
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def _columns(specs: list[str]) -> dict[str, str | list[str]]:
     """``["question=stem", "options=opa,opb"]`` -> ``{"question": "stem", "options": [...]}``."""
     out: dict[str, str | list[str]] = {}
     for spec in specs:
         field, sep, column = spec.partition("=")
         if not sep or not field.strip() or not column.strip():
-            raise _fail(f"--column takes FIELD=COLUMN (e.g. question=stem), got {spec!r}")
+            raise error(f"--column takes FIELD=COLUMN (e.g. question=stem), got {spec!r}")
         names = [c.strip() for c in column.split(",") if c.strip()]
         out[field.strip()] = names if field.strip() == "options" and len(names) > 1 else names[0]
     return out
@@ -95,7 +92,7 @@ def load_source(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise _fail(f"{prefix}{where}: {message}" if where else message) from None
+        raise error(f"{prefix}{where}: {message}" if where else message) from None
 
     import datasets
 
@@ -103,7 +100,7 @@ def load_source(
     try:
         return load_items(data_source, key=key)
     except DataError as exc:
-        raise _fail(str(exc)) from None
+        raise error(str(exc)) from None
 
 
 @data_app.command()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, fail
+from clinr1.cli.recipe import SetOption, fail, recipe_failure
 
 
 def demo(
@@ -33,6 +33,6 @@ def demo(
     try:
         run_demo(out, set_ or [])
     except RecipeError as e:
-        raise fail("\n".join(f"error: {line}" for line in e.errors)) from None
+        raise recipe_failure(e) from None
     except KeyboardInterrupt:
         raise fail("interrupted: run `clinr1 demo` again to resume", 130) from None

@@ -13,10 +13,7 @@ from typing import Annotated
 
 import typer
 
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
+from clinr1.cli.recipe import error
 
 
 def distill(
@@ -218,7 +215,7 @@ docs/distill.md.
     try:
         settings.check()
     except DistillError as e:
-        raise _fail(str(e)) from None
+        raise error(str(e)) from None
     loaded = load_source(
         key="--data",
         prefix="--",
@@ -253,7 +250,7 @@ docs/distill.md.
                 on_result=lambda _: bar.advance(task),
             )
     except DistillError as e:
-        raise _fail(str(e)) from None
+        raise error(str(e)) from None
 
     for line in summary.lines():
         typer.echo(line, err=True)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, fail, resolve_recipe
+from clinr1.cli.recipe import SetOption, error, resolve_recipe
 
 
 def _slug(text: str) -> str:
@@ -147,12 +147,12 @@ the end. Greedy decoding and the crpo prompt by default; see docs/evaluation.md.
 
     cfg_recipe = resolve_recipe(recipe, set_, check_trl=False) if recipe else None
     if set_ and not recipe:
-        raise fail("error: --set needs --recipe")
+        raise error("--set needs --recipe")
     r = cfg_recipe or Recipe()
     if cfg_recipe is None and model is None:
-        raise fail("error: give --model (or --recipe)")
+        raise error("give --model (or --recipe)")
     if (judge_url is None) != (judge_model is None):
-        raise fail("error: --judge-url and --judge-model go together")
+        raise error("--judge-url and --judge-model go together")
 
     updates: dict[str, object] = {"lora": None}
     if model is not None:
@@ -168,7 +168,7 @@ the end. Greedy decoding and the crpo prompt by default; see docs/evaluation.md.
     try:
         cfg = ModelConfig.model_validate({**r.model.model_dump(), **updates})
     except ValueError as e:
-        raise fail(f"error: {str(e).splitlines()[-1].strip()}") from None
+        raise error(f"{str(e).splitlines()[-1].strip()}") from None
 
     from clinr1.evaluate import EvalError, EvalSettings, JudgeSettings, run_eval
     from clinr1.evaluate.benchmarks import Benchmark
@@ -217,7 +217,7 @@ the end. Greedy decoding and the crpo prompt by default; see docs/evaluation.md.
     try:
         summary = run_eval(cfg, settings, adapter=adapter_path, judge=judge)
     except (EvalError, EngineError, GenerationError) as e:
-        raise fail(f"error: {e}") from None
+        raise error(f"{e}") from None
     if json_:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -261,7 +261,7 @@ run (a Δ column for two runs), with the paper's reported accuracies as referenc
     try:
         table = compare_tables(runs, labels=label, metrics=wanted, reference=reference)
     except CompareError as e:
-        raise fail(f"error: {e}") from None
+        raise error(f"{e}") from None
     if json_:
         typer.echo(json.dumps(table, indent=2))
     else:

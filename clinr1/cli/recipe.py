@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from clinr1.config import Recipe
+    from clinr1.config import Recipe, RecipeError
 
 SetOption = Annotated[
     list[str] | None,
@@ -27,6 +27,16 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def error(message: str, code: int = 2) -> typer.Exit:
+    """``fail`` for one problem: ``error: MESSAGE`` on stderr."""
+    return fail(f"error: {message}", code)
+
+
+def recipe_failure(e: RecipeError) -> typer.Exit:
+    """Every recipe problem, one ``error:`` line each, and exit 2."""
+    return fail("\n".join(f"error: {line}" for line in e.errors))
+
+
 def resolve_recipe(path: Path, overrides: list[str] | None, *, check_trl: bool = True) -> Recipe:
     """Load a recipe for a command; on errors print them all and exit 2."""
     from clinr1.config import RecipeError, load_recipe
@@ -34,7 +44,7 @@ def resolve_recipe(path: Path, overrides: list[str] | None, *, check_trl: bool =
     try:
         return load_recipe(path, overrides or [], check_trl=check_trl)
     except RecipeError as e:
-        raise fail("\n".join(f"error: {line}" for line in e.errors)) from None
+        raise recipe_failure(e) from None
 
 
 def validate(

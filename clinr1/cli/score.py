@@ -9,10 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+from clinr1.cli.recipe import error
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -21,9 +18,9 @@ def _read_text(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as e:
-        raise _fail(f"cannot read {what} {path}: {e.strerror or e}") from None
+        raise error(f"cannot read {what} {path}: {e.strerror or e}") from None
     except UnicodeDecodeError:
-        raise _fail(f"{what} {path} is not UTF-8 text") from None
+        raise error(f"{what} {path} is not UTF-8 text") from None
 
 
 def _check_item(item: Any, where: str) -> dict[str, Any]:
@@ -43,11 +40,11 @@ def _parse_weights(specs: list[str] | None) -> dict[str, float]:
         name, sep, value = spec.partition("=")
         name = name.strip()
         if not sep or name not in OBJECTIVES:
-            raise _fail(f"--weight takes NAME=VALUE with NAME one of {', '.join(OBJECTIVES)}")
+            raise error(f"--weight takes NAME=VALUE with NAME one of {', '.join(OBJECTIVES)}")
         try:
             weights[name] = float(value)
         except ValueError:
-            raise _fail(f"--weight {spec!r}: {value!r} is not a number") from None
+            raise error(f"--weight {spec!r}: {value!r} is not a number") from None
     return weights
 
 
@@ -126,13 +123,13 @@ def score(
     from clinr1.prompts import TEMPLATES
 
     if template not in TEMPLATES:
-        raise _fail(f"unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
+        raise error(f"unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
     single = item is not None or completion is not None
     batch = items is not None or completions is not None
     if single == batch or (single and (item is None or completion is None)):
-        raise _fail("give either --item and --completion, or --items and --completions")
+        raise error("give either --item and --completion, or --items and --completions")
     if batch and (items is None or completions is None):
-        raise _fail("give both --items and --completions")
+        raise error("give both --items and --completions")
     weights = _parse_weights(weight)
 
     from clinr1.rewards import score_completion
@@ -142,11 +139,11 @@ def score(
         try:
             data = json.loads(_read_text(item, "item"))
         except json.JSONDecodeError as e:
-            raise _fail(f"{item}: invalid JSON ({e.msg}, line {e.lineno})") from None
+            raise error(f"{item}: invalid JSON ({e.msg}, line {e.lineno})") from None
         try:
             row = _check_item(data, str(item))
         except ValueError as e:
-            raise _fail(str(e)) from None
+            raise error(str(e)) from None
         scores = score_completion(_read_text(completion, "completion"), row, template, weights)
         if as_json:
             typer.echo(json.dumps(_jsonable(scores), ensure_ascii=False))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, fail, resolve_recipe
+from clinr1.cli.recipe import SetOption, error, fail, resolve_recipe
 
 if TYPE_CHECKING:
     from clinr1.config import Recipe
@@ -72,7 +72,7 @@ def _run(kind: str, recipe_path: Path, set_: list[str] | None, resume, dry_run: 
             from clinr1.sft import run
         record = run(recipe, resume=resume)
     except (EngineError, TrainError, DataError, SFTDataError, ValueError) as e:
-        raise fail(f"error: {str(e).splitlines()[0]}") from None
+        raise error(f"{str(e).splitlines()[0]}") from None
     except KeyboardInterrupt:
         raise fail(
             "interrupted: run the same command again to resume from the last checkpoint", 130
@@ -80,8 +80,8 @@ def _run(kind: str, recipe_path: Path, set_: list[str] | None, resume, dry_run: 
     except RuntimeError as e:
         if "out of memory" not in str(e).lower():
             raise
-        raise fail(
-            "error: out of memory; try recipes/crpo-t4.yaml or lower grpo.num_generations / "
+        raise error(
+            "out of memory; try recipes/crpo-t4.yaml or lower grpo.num_generations / "
             "grpo.max_completion_length (checkpoints so far are kept in train.output_dir)",
             1,
         ) from None

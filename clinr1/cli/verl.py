@@ -20,9 +20,9 @@ from clinr1.cli.data import (
     SourceArg,
     StrictOpt,
     SubsetOpt,
-    _fail,
     load_source,
 )
+from clinr1.cli.recipe import error
 
 
 def export_verl(
@@ -58,9 +58,9 @@ def export_verl(
     from clinr1.prompts import TEMPLATES
 
     if template not in TEMPLATES:
-        raise _fail(f"unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
+        raise error(f"unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
     if out.suffix != ".parquet":
-        raise _fail(f"--out {out}: give a .parquet file name")
+        raise error(f"--out {out}: give a .parquet file name")
     result = load_source(
         name=source,
         path=path,
@@ -75,10 +75,10 @@ def export_verl(
     )
     typer.echo(result.summary(), err=True)
     if not result.items:
-        raise _fail(f"{source}: no usable items, nothing written")
+        raise error(f"{source}: no usable items, nothing written")
     rows = verl_rows(result.items, template=template, split=split or "train")
     try:
         write_parquet(rows, out)
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise error(f"cannot write {out}: {exc.strerror or exc}") from None
     typer.echo(f"wrote {len(rows)} rows to {out}")

@@ -112,15 +112,7 @@ def compare_tables(
 def _delta(key: str, a: Any, b: Any) -> str:
     if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
         return ""
-    kind = METRICS.get(key, ("score", ""))[0]
-    d = float(b) - float(a)
-    if kind == "pct":
-        return f"{100 * d:+.2f}"
-    if kind == "n":
-        return f"{int(d):+d}"
-    if kind in ("count", "tokens"):
-        return f"{d:+.2f}" if kind == "count" else f"{d:+.1f}"
-    return f"{d:+.3f}"
+    return format_value(key, float(b) - float(a), signed=True)
 
 
 def render_markdown(table: dict[str, Any]) -> str:

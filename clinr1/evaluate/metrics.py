@@ -175,18 +175,19 @@ def aggregate_judge(judged: list[dict[str, Any]], keys: Iterable[str]) -> dict[s
     return out
 
 
-def format_value(key: str, value: Any) -> str:
-    """A metric value as ``clinr1 compare`` and ``report.md`` print it."""
+def format_value(key: str, value: Any, *, signed: bool = False) -> str:
+    """A metric value as ``clinr1 compare`` and ``report.md`` print it (``signed``: a change)."""
     if value is None:
         return "–"
     kind = METRICS.get(key, ("score", ""))[0]
+    sign = "+" if signed else ""
     if kind == "n":
-        return f"{int(value)}"
+        return f"{int(value):{sign}d}"
     if kind == "pct":
-        return f"{100 * float(value):.2f}"
+        return f"{100 * float(value):{sign}.2f}"
     if kind in ("count", "tokens"):
-        return f"{float(value):.1f}" if kind == "tokens" else f"{float(value):.2f}"
-    return f"{float(value):.3f}"
+        return f"{float(value):{sign}.1f}" if kind == "tokens" else f"{float(value):{sign}.2f}"
+    return f"{float(value):{sign}.3f}"
 
 
 def metric_order(keys: Iterable[str]) -> list[str]:
