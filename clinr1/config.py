@@ -295,6 +295,25 @@ def validate_trl_sections(recipe: Recipe, sections: Iterable[str] = ("grpo", "sf
     return errors
 
 
+def validate_rewards(recipe: Recipe) -> list[str]:
+    """Errors in ``rewards:``: unknown names, bad params (each with its index), repeats."""
+    from clinr1.rewards import build_rewards
+
+    errors = []
+    for i, spec in enumerate(recipe.rewards):
+        try:
+            build_rewards([spec], recipe.prompt.template)
+        except ValueError as e:
+            field = "name" if "unknown reward" in str(e) else "params"
+            errors.append(f"rewards.{i}.{field}: {e}")
+    if not errors:
+        try:
+            build_rewards(recipe.rewards, recipe.prompt.template)
+        except ValueError as e:
+            errors.append(f"rewards: {e}")
+    return errors
+
+
 def _read_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
@@ -330,6 +349,7 @@ def recipe_from_dict(data: dict[str, Any], *, check_trl: bool = True) -> Recipe:
 
                     errors.extend(_check_trl_section(kind, section, getattr(trl, cls_name)))
         raise RecipeError(errors)
+    errors.extend(validate_rewards(recipe))
     if check_trl:
         errors.extend(validate_trl_sections(recipe))
     if errors:

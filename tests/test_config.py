@@ -134,3 +134,17 @@ def test_defaults_are_the_paper_weights() -> None:
         ("comprehensiveness", 1.0),
     ]
     assert recipe.prompt.template == "crpo"
+
+
+def test_reward_names_and_params_are_checked_with_their_index() -> None:
+    data = {"rewards": [{"name": "acuracy", "weight": 10}, {"name": "format", "params": {"x": 1}}]}
+    with pytest.raises(RecipeError) as info:
+        recipe_from_dict(data, check_trl=False)
+    assert info.value.errors[0].startswith("rewards.0.name: unknown reward 'acuracy'; valid: ")
+    assert info.value.errors[1].startswith("rewards.1.params: reward 'format': bad parameters")
+    assert len(info.value.errors) == 2
+
+
+def test_a_reward_listed_twice_is_an_error() -> None:
+    with pytest.raises(RecipeError, match="rewards: reward 'accuracy' is listed twice"):
+        recipe_from_dict({"rewards": [{"name": "accuracy"}, {"name": "accuracy"}]})
