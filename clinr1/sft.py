@@ -20,27 +20,34 @@ class SFTDataError(Exception):
     """The traces file is missing or unusable; one line."""
 
 
-def load_traces(path: str | Path, split: str = "train"):
-    """Read a traces JSONL through ``datasets`` into ``prompt``/``completion`` message pairs."""
-    from datasets import load_dataset
+def load_traces(path: str | Path):
+    """Read a traces JSONL: (rows, items, unreadable 1-based line numbers skipped).
 
+    Lines that are not readable JSON are skipped and reported, as everywhere data is read.
+    """
+    from clinr1.data import DataError
+    from clinr1.data.loading import check_local_file, read_table
     from clinr1.items import Item
 
-    p = Path(path)
-    if not p.is_file():
+    if not Path(path).exists():
         raise SFTDataError(f"traces file not found: {path} (recipe: data.train.path)")
-    raw = load_dataset("json", data_files=str(p), split=split)
+    try:
+        raw, bad_lines, _ = read_table(check_local_file(path, "data.train.path"))
+    except DataError as e:
+        raise SFTDataError(str(e)) from None
     if "completion" not in raw.column_names:
         raise SFTDataError(f"{path}: each line needs a 'completion' field (the trace)")
-    return raw, [Item.from_dict(row) for row in raw]
+    return raw, [Item.from_dict(row) for row in raw], bad_lines
 
 
-def traces_to_dataset(path: str | Path, template: str, split: str = "train"):
+def traces_to_dataset(path: str | Path, template: str):
+    """The traces as conversational prompt/completion pairs; one summary line is printed."""
     from datasets import Dataset
 
+    from clinr1.data.loading import line_list
     from clinr1.prompts import render_messages
 
-    raw, items = load_traces(path, split)
+    raw, items, bad_lines = load_traces(path)
     rows = []
     for item, completion in zip(items, raw["completion"], strict=True):
         if not completion or not item.question:
@@ -53,6 +60,11 @@ def traces_to_dataset(path: str | Path, template: str, split: str = "train"):
         )
     if not rows:
         raise SFTDataError(f"{path}: no usable traces (need question, options and completion)")
+    skipped = len(items) - len(rows)
+    line = f"traces {path}: {len(rows)} traces, {skipped + len(bad_lines)} bad rows skipped"
+    if bad_lines:
+        line += f"; unreadable {line_list(bad_lines)}"
+    print(line, flush=True)
     return Dataset.from_list(rows)
 
 

@@ -401,8 +401,12 @@ def test_file_errors(tmp_path: Path) -> None:
         load("medqa", odd)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"question": "x", \n')
-    with pytest.raises(DataError, match=r"could not read .*broken\.jsonl as json"):
+    with pytest.raises(DataError, match=r"broken\.jsonl: no readable JSON line .*line 1\)"):
         load("medqa", broken)
+    broken_csv = tmp_path / "broken.csv"
+    broken_csv.write_text('a,b\n1,2,3,4\n"x\n')
+    with pytest.raises(DataError, match=r"could not read .*broken\.csv as csv"):
+        load("medqa", broken_csv)
 
 
 @pytest.mark.parametrize(
@@ -466,3 +470,49 @@ def test_generic_unmapped_fields_default_to_same_named_columns(tmp_path: Path) -
     path.write_text(json.dumps(row) + "\n", encoding="utf-8")
     result = load("file", path, columns={"answer": "gold"}, answer_format="index0")
     assert [(i.answer, i.answer_text) for i in result.items] == [("A", "x")]
+
+
+# --- unreadable lines, empty files, folders and missing paths --------------------------------
+
+
+def _jsonl_with_bad_lines(tmp_path: Path) -> Path:
+    """Four good MedQA rows with a torn line (3) and invalid UTF-8 (5) among them."""
+    rows = [json.loads(x) for x in (FIXTURES / "medqa_hub_4options.jsonl").read_text().splitlines()]
+    good = [json.dumps(r).encode() for r in (rows[0], rows[1], rows[0], rows[1])]
+    lines = [good[0], good[1], b'{"question": "torn', good[2], b'{"question": "\xff\xfe"}', good[3]]
+    path = tmp_path / "bad_lines.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_unreadable_lines_are_skipped_and_counted_with_one_based_line_numbers(
+    tmp_path: Path,
+) -> None:
+    result = load("medqa", _jsonl_with_bad_lines(tmp_path))
+    assert len(result.items) == 4
+    assert result.bad_lines == [3, 5]
+    assert result.reasons["unreadable line"] == 2
+    assert "2 bad rows skipped" in result.summary()
+    assert "lines 3, 5" in result.summary()
+    # Ids of rows without their own id stay those of a clean file: line 4 is row 3 (0-based).
+    assert [i.id for i in result.items] == [f"medqa-train-{n}" for n in (0, 1, 3, 5)]
+
+
+def test_unreadable_lines_with_strict_name_the_first_line(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"first: line 3, unreadable line"):
+        load("medqa", _jsonl_with_bad_lines(tmp_path), strict=True)
+
+
+def test_empty_file_folder_and_missing_hub_folder_are_one_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    with pytest.raises(DataError, match=r"empty\.jsonl is empty"):
+        load("medqa", empty)
+    with pytest.raises(DataError, match=r"is a folder, not a file"):
+        load("medqa", tmp_path)
+    with pytest.raises(DataError, match=r"no such folder: \./nowhere/medqa"):
+        load_items(DataSource(name="medqa", hub="./nowhere/medqa"))
+    (tmp_path / "data").mkdir()
+    missing = tmp_path / "data" / "medqa"
+    with pytest.raises(DataError, match=r"no such folder"):
+        load_items(DataSource(name="medqa", hub=str(missing)))

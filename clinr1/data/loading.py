@@ -3,11 +3,17 @@
 Hub ids load through ``datasets.load_dataset(hub, subset, split=...)``, local files through
 ``load_dataset("json" | "csv" | "parquet", data_files=path)``; both then go through the same split
 slicing, adapter and row checks. ``datasets`` is imported inside the functions (it costs seconds).
+
+A JSON-lines file with unreadable lines (torn JSON, invalid UTF-8, a value that is not an object)
+loads without them: they are skipped and counted like bad rows, with their 1-based line numbers
+(:func:`read_table`). An empty file, a folder given as a file and a local folder that does not
+exist are each one line.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -38,6 +44,8 @@ _BUILDERS = {
     ".parquet": ("parquet", {}),
 }
 _SPLIT = re.compile(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?$")
+_JSON_LINES = (".jsonl", ".ndjson", ".json")
+UNREADABLE = "unreadable line"
 
 
 @dataclass
@@ -49,6 +57,7 @@ class LoadResult:
     items: list[Item] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
     limit: int | None = None
+    bad_lines: list[int] = field(default_factory=list)  # 1-based lines that could not be read
 
     @property
     def skipped(self) -> int:
@@ -62,7 +71,20 @@ class LoadResult:
         line += f", {self.skipped} bad rows skipped"
         if self.reasons:
             line += " (" + ", ".join(f"{r}: {n}" for r, n in self.reasons.most_common()) + ")"
+        if self.bad_lines:
+            line += "; unreadable " + line_list(self.bad_lines)
         return line
+
+
+def line_list(numbers: list[int], most: int = 10) -> str:
+    """``lines 3, 5`` (the first ``most``, then how many more).
+
+    >>> line_list([3]), line_list(list(range(1, 14)), most=3)
+    ('line 3', 'lines 1, 2, 3 and 10 more')
+    """
+    shown = ", ".join(map(str, numbers[:most]))
+    more = f" and {len(numbers) - most} more" if len(numbers) > most else ""
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
 
 
 def parse_split(spec: str) -> tuple[str, str]:
@@ -97,8 +119,10 @@ def load_items(source: DataSource, *, key: str = "data.*") -> LoadResult:
     path = source.path
     if path is None and source.hub is None and adapter.default_path is not None:
         path = adapter.default_path()
+    bad_lines: list[int] = []
     if path is not None:  # a local file is one split, "train"; only the slice applies
-        tables = [_load_local(path, part, source, adapter, key)]
+        table, bad_lines = _load_local(path, part, source, adapter, key)
+        tables = [table]
         ctx.split = "train"
         origin = f"{path}{part}"
     else:
@@ -110,8 +134,11 @@ def load_items(source: DataSource, *, key: str = "data.*") -> LoadResult:
         tables = [_load_hub(hub, s, base, part, key) for s in subsets]
         origin = hub + (f" ({source.subset})" if source.subset else "") + f" split={split}"
 
-    result = LoadResult(name=adapter.name, origin=origin, limit=source.limit)
-    first_bad: tuple[int, str] | None = None
+    result = LoadResult(name=adapter.name, origin=origin, limit=source.limit, bad_lines=bad_lines)
+    first_bad: tuple[str, str] | None = None
+    if bad_lines:
+        result.reasons[UNREADABLE] += len(bad_lines)
+        first_bad = (f"line {bad_lines[0]}", UNREADABLE)
     for row, index, row_ctx in _rows(tables, adapter, ctx, origin):
         if source.limit is not None and len(result.items) >= source.limit:
             break
@@ -119,11 +146,11 @@ def load_items(source: DataSource, *, key: str = "data.*") -> LoadResult:
             result.items.append(check_item(adapter.convert(row, index, row_ctx)))
         except BadRow as bad:
             result.reasons[bad.reason] += 1
-            first_bad = first_bad or (index, bad.reason)
+            first_bad = first_bad or (f"row {index}", bad.reason)
     if source.strict and first_bad is not None:
         counts = ", ".join(f"{r}: {n}" for r, n in result.reasons.most_common())
         raise DataError(
-            f"{origin}: {result.skipped} bad rows with {key}.strict: true (first: row "
+            f"{origin}: {result.skipped} bad rows with {key}.strict: true (first: "
             f"{first_bad[0]}, {first_bad[1]}; {counts}); fix them or set strict: false"
         )
     return result
@@ -145,11 +172,16 @@ def _subsets(spec: str | None) -> list[str]:
 
 
 def _rows(
-    tables: list[tuple[Any, Any, int]], adapter: Adapter, ctx: Context, origin: str
+    tables: list[tuple[Any, Any, int, list[int] | None]],
+    adapter: Adapter,
+    ctx: Context,
+    origin: str,
 ) -> Iterator[tuple[dict[str, Any], int, Context]]:
-    """Rows of each (whole split, requested slice, slice offset); ``prepare`` sees the whole
-    split, so that e.g. MedMCQA's cop base is decided on the file, not on a slice of it."""
-    for whole, table, offset in tables:
+    """Rows of each (whole split, requested slice, slice offset, row positions); ``prepare`` sees
+    the whole split, so that e.g. MedMCQA's cop base is decided on the file, not on a slice of it.
+    ``positions`` (a file read without its unreadable lines) maps a row to its index in the
+    file, so that ids made from the index do not shift."""
+    for whole, table, offset, positions in tables:
         missing = [c for c in adapter.required if c not in table.column_names]
         if missing:
             raise DataError(
@@ -161,7 +193,7 @@ def _rows(
         if adapter.prepare is not None:
             adapter.prepare(whole, table_ctx)
         for i, row in enumerate(table):
-            yield row, offset + i, table_ctx
+            yield row, positions[offset + i] if positions else offset + i, table_ctx
 
 
 def _first_line(exc: BaseException) -> str:
@@ -184,28 +216,108 @@ def _slice(table: Any, base: str, part: str) -> tuple[Any, Any, int]:
 
 def _load_local(
     path: str, part: str, source: DataSource, adapter: Adapter, key: str
-) -> tuple[Any, Any, int]:
-    """A local file is one split, ``train``; only the slice part of ``split`` applies."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise DataError(f"no such file: {path} ({key}.path)")
-    builder, kwargs = _BUILDERS.get(file.suffix.lower(), (None, {}))
-    if builder is None:
-        raise DataError(f"cannot read {path}: use a .jsonl, .json, .csv, .tsv or .parquet file")
-    import datasets
+) -> tuple[tuple[Any, Any, int, list[int] | None], list[int]]:
+    """A local file is one split, ``train``; only the slice part of ``split`` applies.
 
-    try:
-        table = datasets.load_dataset(
-            builder, data_files=str(file), split="train", keep_in_memory=True, **kwargs
-        )
-    except Exception as exc:  # any parse failure: one line
-        raise DataError(f"could not read {path} as {builder}: {_first_line(exc)}") from None
+    Returns (whole, slice, offset, row positions) and the unreadable lines skipped.
+    """
+    file = check_local_file(path, f"{key}.path")
+    table, bad_lines, positions = read_table(file)
     if source.subset:
         if adapter.name != "mmlu-medical" or "subject" not in table.column_names:
             raise DataError(f"{key}.subset selects a hub configuration; a local file is read whole")
         subjects = set(_subsets(source.subset))
-        table = table.filter(lambda r: r["subject"] in subjects, keep_in_memory=True)
-    return _slice(table, "train", part)
+        keep = [i for i, s in enumerate(table["subject"]) if s in subjects]
+        table = table.select(keep, keep_in_memory=True)
+        positions = [positions[i] for i in keep] if positions else keep
+    return (*_slice(table, "train", part), positions), bad_lines
+
+
+def check_local_file(path: str | Path, where: str) -> Path:
+    """``path`` as a readable data file, or a one-line ``DataError`` (missing, folder, empty)."""
+    file = Path(path).expanduser()
+    if file.is_dir():
+        raise DataError(
+            f"{path} is a folder, not a file ({where}): name the .jsonl, .json, .csv, .tsv or "
+            ".parquet file inside it"
+        )
+    if not file.is_file():
+        raise DataError(f"no such file: {path} ({where})")
+    if file.suffix.lower() not in _BUILDERS:
+        raise DataError(f"cannot read {path}: use a .jsonl, .json, .csv, .tsv or .parquet file")
+    size = file.stat().st_size
+    if size == 0 or (size < 65536 and not file.read_bytes().strip()):
+        raise DataError(f"{path} is empty ({where})")
+    return file
+
+
+def read_table(file: Path) -> tuple[Any, list[int], list[int] | None]:
+    """Load a data file with ``datasets``: (table, unreadable 1-based lines, row positions).
+
+    A JSON-lines file that ``datasets`` cannot parse is read again line by line; the lines that
+    are not a JSON object in UTF-8 are left out (and returned), and ``positions`` gives each
+    remaining row's index among the file's non-blank lines. Anything else that cannot be read is
+    a one-line ``DataError``.
+    """
+    import datasets
+
+    builder, kwargs = _BUILDERS[file.suffix.lower()]
+    log = logging.getLogger("datasets")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # a parse failure is reported below, in one line
+    try:
+        return _load_file(datasets, builder, file, kwargs), [], None
+    except Exception as exc:  # any parse failure: try the lines one by one, else one line
+        error = exc
+    finally:
+        log.setLevel(level)
+    if file.suffix.lower() in _JSON_LINES:
+        good, positions, bad = _json_lines(file)
+        if bad and good:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="clinr1-lines-") as tmp:
+                clean = Path(tmp) / "rows.jsonl"
+                clean.write_bytes(b"\n".join(good) + b"\n")
+                try:
+                    return _load_file(datasets, builder, clean, kwargs), bad, positions
+                except Exception as exc:
+                    error = exc
+        elif bad:
+            raise DataError(
+                f"{file}: no readable JSON line ({len(bad)} unreadable: {line_list(bad)})"
+            ) from None
+    raise DataError(f"could not read {file} as {builder}: {_first_line(error)}") from None
+
+
+def _load_file(datasets: Any, builder: str, file: Path, kwargs: dict[str, Any]) -> Any:
+    return datasets.load_dataset(
+        builder, data_files=str(file), split="train", keep_in_memory=True, **kwargs
+    )
+
+
+def _json_lines(file: Path) -> tuple[list[bytes], list[int], list[int]]:
+    """(readable lines, their index among non-blank lines, unreadable 1-based line numbers)."""
+    good: list[bytes] = []
+    positions: list[int] = []
+    bad: list[int] = []
+    index = 0
+    with file.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            line = raw.strip()
+            if not line:
+                continue
+            try:
+                readable = isinstance(json.loads(line.decode("utf-8")), dict)
+            except (UnicodeDecodeError, ValueError):
+                readable = False
+            if readable:
+                good.append(line)
+                positions.append(index)
+            else:
+                bad.append(number)
+            index += 1
+    return good, positions, bad
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -217,7 +329,33 @@ def _unreachable(exc: BaseException) -> bool:
     )
 
 
-def _load_hub(hub: str, subset: str | None, base: str, part: str, key: str) -> tuple[Any, Any, int]:
+def missing_local_folder(name: str) -> bool:
+    """``name`` reads as a local folder (``./x``, ``/x``, ``~/x``, ``a/b/c``, or ``a/b`` where
+    ``a`` is a folder here) that does not exist; a hub id is ``OWNER/NAME``.
+
+    >>> missing_local_folder("./nowhere"), missing_local_folder("GBaker/MedQA-USMLE-4-options")
+    (True, False)
+    """
+    path = Path(name).expanduser()
+    if path.exists():
+        return False
+    local = (
+        name.startswith(("/", "./", "../", "~", "\\"))
+        or name.endswith("/")
+        or name.count("/") > 1
+        or (name.count("/") == 1 and Path(name.split("/")[0]).is_dir())
+    )
+    return local
+
+
+def _load_hub(
+    hub: str, subset: str | None, base: str, part: str, key: str
+) -> tuple[Any, Any, int, None]:
+    if missing_local_folder(hub):
+        raise DataError(
+            f"no such folder: {hub} ({key}.hub); a hub id is OWNER/NAME, a local file goes in "
+            f"{key}.path (--path)"
+        )
     import datasets
 
     try:
@@ -230,7 +368,18 @@ def _load_hub(hub: str, subset: str | None, base: str, part: str, key: str) -> t
             ) from None
         where = hub + (f" ({subset})" if subset else "") + f" split {base!r}"
         raise DataError(f"could not load {where}: {_first_line(exc)}; or {hint}") from None
-    return _slice(table, base, part)
+    return (*_slice(table, base, part), None)
 
 
-__all__ = ["MMLU_MEDICAL_SUBJECTS", "LoadResult", "demo_items", "load_items", "parse_split"]
+__all__ = [
+    "MMLU_MEDICAL_SUBJECTS",
+    "UNREADABLE",
+    "LoadResult",
+    "check_local_file",
+    "demo_items",
+    "line_list",
+    "load_items",
+    "missing_local_folder",
+    "parse_split",
+    "read_table",
+]

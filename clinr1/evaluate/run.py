@@ -271,7 +271,11 @@ def run_eval(
         if len(set(ids)) != len(ids):
             raise EvalError(f"{bench.name}: item ids are not unique, so runs cannot resume")
         loaded[bench.name] = result.items
-        load_notes[bench.name] = {"origin": result.origin, "skipped": result.skipped}
+        load_notes[bench.name] = {
+            "origin": result.origin,
+            "skipped": result.skipped,
+            "unreadable_lines": result.bad_lines[:50],
+        }
 
     gens = RecordStore(out / "generations.jsonl")
     state: dict[str, Generator] = {}

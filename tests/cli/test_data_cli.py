@@ -122,3 +122,22 @@ def test_preview_errors_are_one_line(monkeypatch) -> None:
     assert_one_line_error(preview("medqa", "--path", "nope.jsonl"), "no such file: nope.jsonl")
     assert_one_line_error(preview("file", "--path", "a.csv", "--column", "stem"), "FIELD=COLUMN")
     assert_one_line_error(preview("medqa", "--cop-base", "1"), "cop_base applies to medmcqa")
+
+
+def test_preview_skips_unreadable_lines_and_names_them(tmp_path: Path) -> None:
+    good = (FIXTURES / "medqa_hub_4options.jsonl").read_bytes().splitlines()
+    path = tmp_path / "torn.jsonl"
+    path.write_bytes(b"\n".join([good[0], b"\xff not json", good[1], b'{"q": ']) + b"\n")
+    result = preview("medqa", "--path", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
+    assert "2 bad rows skipped" in result.stderr and "unreadable lines 2, 4" in result.stderr
+    assert "Traceback" not in result.output and "DatasetGenerationError" not in result.output
+
+
+def test_preview_empty_file_folder_and_missing_folder_are_one_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert_one_line_error(preview("medqa", "--path", str(empty)), "is empty")
+    assert_one_line_error(preview("medqa", "--path", str(tmp_path)), "is a folder")
+    assert_one_line_error(preview("medqa", "--hub", "./no/such/folder"), "no such folder")

@@ -237,3 +237,17 @@ def test_judge_down_is_counted_not_fatal(tmp_path: Path) -> None:
     )
     assert summary["benchmarks"]["demo"]["judge/failures"] == 5
     assert summary["benchmarks"]["demo"]["judge/faithfulness"] is None
+
+
+def test_a_benchmark_file_with_an_unreadable_line_is_evaluated_without_it(
+    tmp_path: Path,
+) -> None:
+    lines = (FIXTURES / "medqa_3.jsonl").read_bytes().splitlines()
+    bad = tmp_path / "medqa_bad.jsonl"
+    bad.write_bytes(b"\n".join([lines[0], b'{"question": "torn', *lines[1:]]) + b"\n")
+    summary = run_eval(
+        TINY, benchmarks=[f"medqa:{bad}"], out=str(tmp_path / "out"), generator=Scripted({})
+    )
+    assert summary["benchmarks"]["medqa"]["n_items"] == 3
+    assert summary["data"]["medqa"]["skipped"] == 1
+    assert summary["data"]["medqa"]["unreadable_lines"] == [2]
