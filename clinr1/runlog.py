@@ -1,4 +1,15 @@
-"""What a run leaves behind: ``metrics.jsonl`` as it goes, ``run.json`` at the end, checkpoints.
+"""What a run leaves behind: ``recipe.yaml`` when it starts, ``metrics.jsonl`` as it goes,
+checkpoints, and ``run.json`` at the end; and what a second run in the same folder does with them.
+
+A run started again in the same ``train.output_dir`` resumes from the last complete checkpoint:
+
+* a run that already reached its last step is complete: nothing is trained again
+  (:func:`completed_step`);
+* ``metrics.jsonl`` is cut back to the checkpoint's step, so the steps trained again after a kill
+  are logged once (:func:`truncate_metrics`);
+* the settings must be those of the run in the folder (``recipe.yaml``): a changed learning rate,
+  group size, reward, model or data is refused with the keys that differ unless asked for
+  (:func:`changed_settings`); a higher ``max_steps`` (or more epochs) is how to train further.
 
 Nothing here imports transformers at module level: the Unsloth engine must be imported first.
 """
@@ -34,6 +45,159 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
         if best is None or step > best[0]:
             best = (step, child)
     return best[1] if best else None
+
+
+RECIPE_FILE = "recipe.yaml"
+
+# Keys that do not change what is trained: how long, how often it saves and logs, where it
+# reports. Raising max_steps (or num_train_epochs) is how a finished run is trained further.
+_SCHEDULE_KEYS = (
+    "max_steps",
+    "num_train_epochs",
+    "save_steps",
+    "save_total_limit",
+    "save_strategy",
+    "save_only_model",
+    "logging_steps",
+    "logging_strategy",
+    "logging_first_step",
+    "logging_dir",
+    "report_to",
+    "run_name",
+    "disable_tqdm",
+    "dataloader_num_workers",
+    "log_completions",
+    "num_completions_to_print",
+    "push_to_hub",
+    "hub_model_id",
+    "hub_strategy",
+    "hub_private_repo",
+)
+_OTHER_KEYS = (
+    "train.resume",
+    "train.output_dir",
+    "eval",
+    "data.eval",
+    "model.gpu_memory_utilization",
+)
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts and lists as ``{"grpo.learning_rate": 1e-05, "rewards.0.name": ...}``."""
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = ((str(i), v) for i, v in enumerate(data))
+    else:
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in items:
+        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    if not out and prefix:
+        out[prefix] = data  # an empty section or list is a value too
+    return out
+
+
+def changed_settings(old: dict[str, Any], new: dict[str, Any], kind: str) -> list[str]:
+    """Training settings that differ between two resolved recipes, as ``key: old -> new``.
+
+    Keys that do not change what is trained (the schedule, saving, logging, the eval section,
+    the other trainer's section) are left out.
+
+    >>> old = {"grpo": {"learning_rate": 1e-3, "max_steps": 2}, "train": {"resume": True}}
+    >>> changed_settings(old, {"grpo": {"learning_rate": 2e-3, "max_steps": 9}}, "grpo")
+    ['grpo.learning_rate: 0.001 -> 0.002']
+    """
+    other = "sft" if kind == "grpo" else "grpo"
+    ignored = (*_OTHER_KEYS, other, *(f"{kind}.{k}" for k in _SCHEDULE_KEYS))
+    if kind == "grpo":
+        ignored += ("train.sft_data",)
+
+    def relevant(key: str) -> bool:
+        return not any(key == p or key.startswith(p + ".") for p in ignored)
+
+    a, b = _flatten(old), _flatten(new)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if relevant(key) and a.get(key, "unset") != b.get(key, "unset"):
+            out.append(f"{key}: {a.get(key, 'unset')} -> {b.get(key, 'unset')}")
+    return out
+
+
+def saved_recipe(out: Path) -> dict[str, Any] | None:
+    """The resolved recipe of the run in ``out``: ``recipe.yaml``, else ``run.json``'s."""
+    import yaml
+
+    file = out / RECIPE_FILE
+    try:
+        if file.is_file():
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else None
+        run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        return run.get("recipe") if isinstance(run, dict) else None
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+
+
+def save_recipe(out: Path, recipe: Recipe, kind: str) -> None:
+    """Write the resolved recipe beside the checkpoints (a valid recipe: ``clinr1 train`` it)."""
+    header = f"# The resolved recipe of the {kind} run in this folder, written when it started.\n"
+    tmp = out / (RECIPE_FILE + ".tmp")
+    tmp.write_text(header + recipe.to_yaml(), encoding="utf-8")
+    os.replace(tmp, out / RECIPE_FILE)
+
+
+def checkpoint_state(checkpoint: Path) -> dict[str, Any]:
+    """A checkpoint's ``trainer_state.json`` (``{}`` when unreadable)."""
+    try:
+        return json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def completed_step(
+    checkpoint: Path, recipe: Recipe, kind: str, previous: dict[str, Any] | None
+) -> int | None:
+    """The checkpoint's step when it is the run's last one (nothing left to train), else None.
+
+    The last step is the recipe's ``max_steps``; without one (epochs), the step count the run
+    computed when it started, as long as ``num_train_epochs`` is unchanged.
+    """
+    state = checkpoint_state(checkpoint)
+    step = int(state.get("global_step") or 0)
+    section = getattr(recipe, kind)
+    max_steps = section.get("max_steps")
+    if isinstance(max_steps, int) and max_steps > 0:
+        return step if step >= max_steps else None
+    before = (previous or {}).get(kind, {}) or {}
+    if before.get("num_train_epochs") != section.get("num_train_epochs"):
+        return None
+    planned = int(state.get("max_steps") or 0)
+    return step if planned and step >= planned else None
+
+
+def truncate_metrics(path: Path, step: int) -> int:
+    """Drop the records of ``metrics.jsonl`` logged after ``step`` (they are trained again).
+
+    Returns how many were dropped. A torn last line goes too.
+    """
+    if not path.is_file():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    keep = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and int(record.get("step", 0)) <= step:
+            keep.append(line)
+    dropped = len(lines) - len(keep)
+    if dropped:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
+        os.replace(tmp, path)
+    return dropped
 
 
 def reward_columns(names: list[str]) -> list[tuple[str, str]]:
@@ -124,18 +288,30 @@ def fit(
     engine: str,
     checkpoint: Path | None,
     started: float,
+    changed: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Train (resuming from ``checkpoint``), then save weights, tokenizer and ``run.json``."""
+    """Train (resuming from ``checkpoint``), then save weights, tokenizer and ``run.json``.
+
+    Before training, ``metrics.jsonl`` is cut back to the checkpoint's step (to nothing on a
+    fresh start) and the recipe is saved as ``recipe.yaml``.
+    """
     out = Path(recipe.train.output_dir)
     quiet(trainer)
-    if checkpoint:
-        print(f"resuming from {checkpoint}", flush=True)
+    main = trainer.is_world_process_zero()
+    step = int(checkpoint_state(checkpoint).get("global_step") or 0) if checkpoint else 0
+    if main:
+        dropped = truncate_metrics(out / "metrics.jsonl", step)
+        save_recipe(out, recipe, kind)
+        if checkpoint:
+            note = f"; {dropped} log lines after step {step} dropped" if dropped else ""
+            print(f"resuming from {checkpoint} (step {step}{note})", flush=True)
+        for line in changed or []:
+            print(f"changed since the last run: {line}", flush=True)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     # Weights and tokenizer (the trainer's processing_class), on the main process only.
     trainer.save_model(str(out))
-    main = trainer.is_world_process_zero()
     # Every rank returns the record (the CLI prints it); only the main process writes run.json.
-    return finish_run(
+    record = finish_run(
         out,
         recipe,
         kind=kind,
@@ -143,8 +319,62 @@ def fit(
         state=trainer.state,
         started=started,
         resumed_from=checkpoint,
-        write=main,
+        write=False,
     )
+    record["changed_settings"] = list(changed or [])
+    if main:
+        write_json_atomic(out / "run.json", record)
+    return record
+
+
+# Files of a checkpoint that are trainer state, not the model a run leaves behind.
+_STATE_FILES = (
+    "optimizer.pt",
+    "scheduler.pt",
+    "scaler.pt",
+    "trainer_state.json",
+    "training_args.bin",
+)
+
+
+def finish_complete(
+    out: Path, checkpoint: Path, recipe: Recipe, *, kind: str, started: float
+) -> dict[str, Any]:
+    """The record of a run whose last step is already trained; nothing is trained again.
+
+    When the run was stopped after its last checkpoint but before the final save (no
+    ``run.json`` for that step), the checkpoint's weights and tokenizer are copied to ``out`` and
+    ``run.json`` is written from its trainer state.
+    """
+    import shutil
+    from types import SimpleNamespace
+
+    state = checkpoint_state(checkpoint)
+    step = int(state.get("global_step") or 0)
+    try:
+        record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or record.get("global_step") != step:
+        for file in checkpoint.iterdir():
+            if file.is_file() and file.name not in _STATE_FILES and not file.name.startswith("rng"):
+                shutil.copy2(file, out / file.name)
+        record = finish_run(
+            out,
+            recipe,
+            kind=kind,
+            engine=recipe.model.engine,
+            state=SimpleNamespace(
+                log_history=state.get("log_history") or [],
+                global_step=step,
+                max_steps=int(state.get("max_steps") or step),
+            ),
+            started=started,
+            resumed_from=checkpoint,
+        )
+        record["saved_from_checkpoint"] = True
+    record["already_complete"] = True
+    return record
 
 
 def finish_run(

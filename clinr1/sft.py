@@ -68,15 +68,23 @@ def traces_to_dataset(path: str | Path, template: str):
     return Dataset.from_list(rows)
 
 
-def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
-    """Supervised fine-tuning of the recipe's model (LoRA) on ``data.train`` traces."""
+def run(
+    recipe: Recipe, *, resume: bool | None = None, allow_changed: bool = False
+) -> dict[str, Any]:
+    """Supervised fine-tuning of the recipe's model (LoRA) on ``data.train`` traces.
+
+    A run whose last step is already trained returns its record (``already_complete``) at once.
+    """
     from clinr1.engine import load_model
     from clinr1.train import TrainError, prepare
 
     started = time.time()
     if recipe.data.train is None or not recipe.data.train.path:
         raise TrainError("data.train.path is missing: point it at a traces JSONL")
-    out, checkpoint, cpu_kwargs = prepare(recipe, "sft", resume)
+    start = prepare(recipe, "sft", resume, allow_changed)
+    if start.complete is not None:
+        return start.complete
+    out, checkpoint = start.out, start.checkpoint
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
 
     from trl import SFTTrainer
@@ -86,7 +94,7 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
     dataset = traces_to_dataset(recipe.data.train.path, recipe.prompt.template)
     if recipe.data.train.limit:
         dataset = dataset.select(range(min(recipe.data.train.limit, len(dataset))))
-    args = build_trl_config(recipe, "sft", disable_tqdm=True, **cpu_kwargs)
+    args = build_trl_config(recipe, "sft", disable_tqdm=True, **start.cpu_kwargs)
     trainer = SFTTrainer(
         model=loaded.model,
         args=args,
@@ -101,4 +109,5 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
         engine=loaded.engine,
         checkpoint=checkpoint,
         started=started,
+        changed=start.changed,
     )

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from clinr1.config import Recipe
-from clinr1.runlog import RunLogger, fit, last_checkpoint
+from clinr1.runlog import (
+    RunLogger,
+    changed_settings,
+    completed_step,
+    finish_complete,
+    fit,
+    last_checkpoint,
+    saved_recipe,
+)
 
 
 class TrainError(Exception):
@@ -73,29 +82,77 @@ def device_kwargs(recipe: Recipe, kind: str = "grpo") -> dict[str, Any]:
     return {"use_cpu": True, "bf16": False, "fp16": False}
 
 
-def prepare(
+@dataclass
+class Start:
+    """Where a run starts: its folder, the checkpoint it resumes from, the CPU overrides, the
+    settings changed since the run in the folder, and the record when nothing is left to train."""
+
+    out: Path
+    checkpoint: Path | None
+    cpu_kwargs: dict[str, Any] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+    complete: dict[str, Any] | None = None
+
+
+def resume_plan(
     recipe: Recipe, kind: str, resume: bool | None
-) -> tuple[Path, Path | None, dict[str, Any]]:
+) -> tuple[Path | None, list[str], int | None]:
+    """(checkpoint to resume from, settings changed since that run, its step if it is complete).
+
+    Reads files only, so ``--dry-run`` can show it.
+    """
+    resume = recipe.train.resume if resume is None else resume
+    checkpoint = last_checkpoint(recipe.train.output_dir) if resume else None
+    if checkpoint is None:
+        return None, [], None
+    previous = saved_recipe(Path(recipe.train.output_dir))
+    changed = changed_settings(previous, recipe.model_dump(mode="json"), kind) if previous else []
+    return checkpoint, changed, completed_step(checkpoint, recipe, kind, previous)
+
+
+def prepare(recipe: Recipe, kind: str, resume: bool | None, allow_changed: bool = False) -> Start:
     """The output folder, the checkpoint to resume from (or ``None``) and the CPU overrides.
 
-    GPU-only settings are refused here, before any model loads.
+    Resuming with changed training settings is refused unless ``allow_changed``; a run already
+    at its last step comes back complete (``Start.complete``) without training. GPU-only settings
+    are refused here, before any model loads.
     """
     from clinr1.engine import check_device
 
+    started = time.time()
     out = Path(recipe.train.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    resume = recipe.train.resume if resume is None else resume
-    checkpoint = last_checkpoint(out) if resume else None
+    checkpoint, changed, done = resume_plan(recipe, kind, resume)
+    if changed and not allow_changed:
+        shown = "; ".join(changed[:6]) + (
+            f"; and {len(changed) - 6} more" if len(changed) > 6 else ""
+        )
+        raise TrainError(
+            f"{out} holds a run with other settings ({shown}): resume with the same settings, "
+            "start over with --no-resume (or another train.output_dir), or pass "
+            "--allow-changed-settings to resume anyway"
+        )
+    if checkpoint is not None and done is not None:
+        record = finish_complete(out, checkpoint, recipe, kind=kind, started=started)
+        return Start(out, checkpoint, changed=changed, complete=record)
     check_device(recipe.model)
-    return out, checkpoint, device_kwargs(recipe, kind)
+    return Start(out, checkpoint, device_kwargs(recipe, kind), changed)
 
 
-def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
-    """Train ``recipe`` with GRPO and the recipe's rewards; return the final run record."""
+def run(
+    recipe: Recipe, *, resume: bool | None = None, allow_changed: bool = False
+) -> dict[str, Any]:
+    """Train ``recipe`` with GRPO and the recipe's rewards; return the final run record.
+
+    A run whose last step is already trained returns its record (``already_complete``) at once.
+    """
     from clinr1.engine import load_model
 
     started = time.time()
-    out, checkpoint, cpu_kwargs = prepare(recipe, "grpo", resume)
+    start = prepare(recipe, "grpo", resume, allow_changed)
+    if start.complete is not None:
+        return start.complete
+    out, checkpoint = start.out, start.checkpoint
 
     # 1. model first: the Unsloth engine must patch TRL/transformers before they are imported.
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
@@ -108,7 +165,9 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
 
     dataset = items_to_dataset(load_train_items(recipe), recipe.prompt.template)
     reward_funcs, weights = build_rewards(recipe.rewards, recipe.prompt.template)
-    args = build_trl_config(recipe, "grpo", reward_weights=weights, disable_tqdm=True, **cpu_kwargs)
+    args = build_trl_config(
+        recipe, "grpo", reward_weights=weights, disable_tqdm=True, **start.cpu_kwargs
+    )
 
     # 3. train
     logger = RunLogger(out / "metrics.jsonl", [r.name for r in recipe.rewards])
@@ -129,4 +188,5 @@ def run(recipe: Recipe, *, resume: bool | None = None) -> dict[str, Any]:
         engine=loaded.engine,
         checkpoint=checkpoint,
         started=started,
+        changed=start.changed,
     )

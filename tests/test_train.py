@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,93 @@ def test_train_run_function_returns_record(tmp_path: Path, engine: str) -> None:
     record = run(recipe)
     assert record["global_step"] == 1
     assert "rewards/accuracy/mean" in record["final_metrics"]
+
+
+def _reward_steps(out: Path) -> list[int]:
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    return [r["step"] for r in records if "reward" in r]
+
+
+def test_a_finished_run_run_again_trains_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "done"
+    args = smoke_args(out, "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2")
+    assert runner.invoke(app, ["train", *args]).exit_code == 0
+    adapter = (out / "adapter_model.safetensors").read_bytes()
+    metrics = (out / "metrics.jsonl").read_text()
+    again = runner.invoke(app, ["train", *args])
+    assert again.exit_code == 0, again.output
+    assert "complete: step 2 of 2 is already trained" in again.output
+    assert "step 3" not in again.output and not (out / "checkpoint-3").exists()
+    assert (out / "adapter_model.safetensors").read_bytes() == adapter
+    assert (out / "metrics.jsonl").read_text() == metrics
+    assert json.loads((out / "run.json").read_text())["global_step"] == 2
+    # The dry run says so too.
+    dry = runner.invoke(app, ["train", *args, "--dry-run"])
+    assert "complete at step 2: nothing to train" in dry.output
+
+
+def test_a_run_stopped_after_its_last_checkpoint_is_finished_from_it(tmp_path: Path) -> None:
+    out = tmp_path / "unsaved"
+    args = smoke_args(out, "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2")
+    assert runner.invoke(app, ["train", *args]).exit_code == 0
+    for name in ("run.json", "adapter_model.safetensors"):
+        (out / name).unlink()  # killed between the last checkpoint and the final save
+    again = runner.invoke(app, ["train", *args])
+    assert again.exit_code == 0, again.output
+    assert "nothing to train" in again.output and not (out / "checkpoint-3").exists()
+    assert lora_b_norm(out) > 0
+    assert json.loads((out / "run.json").read_text())["global_step"] == 2
+
+
+def test_a_resumed_run_logs_each_step_once(tmp_path: Path) -> None:
+    out = tmp_path / "killed"
+    args = smoke_args(out, "--set", "grpo.max_steps=3", "--set", "grpo.save_steps=2")
+    assert runner.invoke(app, ["train", *args]).exit_code == 0
+    # As if killed after step 3 with checkpoint-2 the last one written.
+    shutil.rmtree(out / "checkpoint-3")
+    (out / "run.json").unlink()
+    again = runner.invoke(app, ["train", *args])
+    assert again.exit_code == 0, again.output
+    assert "log lines after step 2 dropped" in again.output
+    assert _reward_steps(out) == [1, 2, 3]
+
+
+def test_resuming_with_changed_settings_is_refused_unless_allowed(tmp_path: Path) -> None:
+    out = tmp_path / "changed"
+    first = smoke_args(out, "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2")
+    assert runner.invoke(app, ["train", *first]).exit_code == 0
+    assert (out / "recipe.yaml").is_file()
+    changed = [*first, "--set", "grpo.max_steps=3", "--set", "grpo.learning_rate=0.5",
+               "--set", "grpo.num_generations=2"]  # fmt: skip
+    refused = runner.invoke(app, ["train", *changed])
+    assert refused.exit_code == 2
+    line = refused.stderr.strip()
+    assert "\n" not in line and "--allow-changed-settings" in line
+    assert "grpo.learning_rate: 0.001 -> 0.5" in line and "grpo.num_generations: 4 -> 2" in line
+    assert "max_steps" not in line  # training further is a legitimate resume
+    assert not (out / "checkpoint-3").exists()
+    allowed = runner.invoke(app, ["train", *changed, "--allow-changed-settings"])
+    assert allowed.exit_code == 0, allowed.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["global_step"] == 3
+    assert "grpo.learning_rate: 0.001 -> 0.5" in run["changed_settings"]
+
+
+def test_changed_settings_ignore_the_schedule_and_the_other_section() -> None:
+    from clinr1.config import load_recipe
+    from clinr1.runlog import changed_settings
+
+    old = load_recipe(SMOKE).model_dump(mode="json")
+    same = load_recipe(
+        SMOKE, ["grpo.max_steps=40", "grpo.save_steps=5", "grpo.report_to=none",
+                "sft.learning_rate=1", "eval.limit=3", "train.resume=false"]
+    ).model_dump(mode="json")  # fmt: skip
+    assert changed_settings(old, same, "grpo") == []
+    other = load_recipe(
+        SMOKE, ["rewards.1.weight=3", "model.lora.r=8", "data.train.limit=2"]
+    ).model_dump(mode="json")
+    assert changed_settings(old, other, "grpo") == [
+        "data.train.limit: None -> 2",
+        "model.lora.r: 16 -> 8",
+        "rewards.1.weight: 1.0 -> 3.0",
+    ]

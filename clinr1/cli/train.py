@@ -22,11 +22,19 @@ ResumeOption = Annotated[
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Validate and print the plan; load no model.")
 ]
+AllowChangedOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-changed-settings",
+        help="Resume even though training settings (learning rate, G, rewards, model, data) "
+        "differ from the run in train.output_dir.",
+    ),
+]
 
 
-def plan(recipe: Recipe, kind: str) -> list[str]:
+def plan(recipe: Recipe, kind: str, resume: bool | None = None) -> list[str]:
     """What a run would do, line by line, without loading anything heavy."""
-    from clinr1.runlog import last_checkpoint
+    from clinr1.train import resume_plan
 
     m, d = recipe.model, recipe.data.train
     section = recipe.grpo if kind == "grpo" else recipe.sft
@@ -49,14 +57,25 @@ def plan(recipe: Recipe, kind: str) -> list[str]:
         lines.append(f"rewards:    {rewards} (max {sum(r.weight for r in recipe.rewards):g})")
     settings = ", ".join(f"{k}={v}" for k, v in section.items()) or "TRL defaults"
     lines.append(f"{kind}:       {settings}")
-    ckpt = last_checkpoint(recipe.train.output_dir)
-    lines.append(f"output:     {recipe.train.output_dir} (resume from {ckpt or 'nothing'})")
+    ckpt, changed, done = resume_plan(recipe, kind, resume)
+    where = f"resume from {ckpt}" if ckpt else "start from step 0"
+    if ckpt and done is not None:
+        where = f"complete at step {done}: nothing to train"
+    lines.append(f"output:     {recipe.train.output_dir} ({where})")
+    lines += [f"changed:    {line}" for line in changed]
     return lines
 
 
-def _run(kind: str, recipe_path: Path, set_: list[str] | None, resume, dry_run: bool) -> None:
+def _run(
+    kind: str,
+    recipe_path: Path,
+    set_: list[str] | None,
+    resume,
+    dry_run: bool,
+    allow_changed: bool = False,
+) -> None:
     recipe = resolve_recipe(recipe_path, set_)
-    for line in plan(recipe, kind):
+    for line in plan(recipe, kind, resume):
         typer.echo(line)
     if dry_run:
         return
@@ -70,7 +89,7 @@ def _run(kind: str, recipe_path: Path, set_: list[str] | None, resume, dry_run: 
             from clinr1.train import run
         else:
             from clinr1.sft import run
-        record = run(recipe, resume=resume)
+        record = run(recipe, resume=resume, allow_changed=allow_changed)
     except (EngineError, TrainError, DataError, SFTDataError, ValueError) as e:
         raise error(f"{str(e).splitlines()[0]}") from None
     except KeyboardInterrupt:
@@ -85,6 +104,19 @@ def _run(kind: str, recipe_path: Path, set_: list[str] | None, resume, dry_run: 
             "grpo.max_completion_length (checkpoints so far are kept in train.output_dir)",
             1,
         ) from None
+    if record.get("already_complete"):
+        key = f"{kind}.max_steps"
+        saved = (
+            " (its weights saved from the last checkpoint)"
+            if record.get("saved_from_checkpoint")
+            else ""
+        )
+        typer.echo(
+            f"complete: step {record['global_step']} of {record['max_steps']} is already trained "
+            f"in {recipe.train.output_dir}{saved}; nothing to train. Raise {key} to train "
+            "further, or use --no-resume to start over."
+        )
+        return
     typer.echo(
         f"done: step {record['global_step']} in {record['wall_time_s']:.0f}s; "
         f"adapter and run.json in {recipe.train.output_dir}"
@@ -96,13 +128,15 @@ def train(
     set_: SetOption = None,
     resume: ResumeOption = None,
     dry_run: DryRunOption = False,
+    allow_changed_settings: AllowChangedOption = False,
 ) -> None:
     """Train with CRPO (or plain GRPO) through TRL's GRPOTrainer on the recipe's engine.
 
     Writes checkpoints, metrics.jsonl, the LoRA adapter, the tokenizer and run.json to
-    train.output_dir.
+    train.output_dir. Run again, it resumes from the last checkpoint; a finished run is not
+    trained again.
     """
-    _run("grpo", recipe, set_, resume, dry_run)
+    _run("grpo", recipe, set_, resume, dry_run, allow_changed_settings)
 
 
 def sft(
@@ -110,6 +144,7 @@ def sft(
     set_: SetOption = None,
     resume: ResumeOption = None,
     dry_run: DryRunOption = False,
+    allow_changed_settings: AllowChangedOption = False,
 ) -> None:
     """Cold-start supervised fine-tuning on reasoning traces (JSONL: item fields + completion)."""
-    _run("sft", recipe, set_, resume, dry_run)
+    _run("sft", recipe, set_, resume, dry_run, allow_changed_settings)
