@@ -206,16 +206,42 @@ def reward_columns(names: list[str]) -> list[tuple[str, str]]:
 
 
 def RunLogger(path: Path, reward_names: list[str]):
-    """A TrainerCallback that appends each log to ``path`` and prints one line per log."""
+    """A TrainerCallback that appends each log to ``path`` and shows the run's progress.
+
+    On a terminal a progress bar (steps, elapsed, ETA, last reward) stays at the bottom and each
+    log is one line above it; elsewhere (a log file, CI) each log line ends with the time per
+    step and the ETA.
+    """
     from transformers import TrainerCallback
 
+    from clinr1.console import Progress, duration
+
     class _RunLogger(TrainerCallback):
+        progress: Progress | None = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                self.progress = Progress(
+                    "training", state.max_steps, unit="steps", done=state.global_step, every=60
+                ).__enter__()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            progress = self.progress
+            if progress is None:
+                return
+            if progress.is_bar or state.global_step < state.max_steps:
+                progress.update(state.global_step)  # lines: only between sparse logs
+            else:
+                progress.done = state.global_step
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs:
                 return
             record = {"step": state.global_step, **logs}
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
+            if "train_runtime" in logs:
+                return  # the trainer's closing log: the summary says it better
             parts = [f"step {state.global_step}/{state.max_steps}"]
             for key in ("loss", "reward", "frac_reward_zero_std"):
                 if key in logs:
@@ -223,7 +249,27 @@ def RunLogger(path: Path, reward_names: list[str]):
             for label, key in reward_columns(reward_names):
                 if key in logs:
                     parts.append(f"{label} {logs[key]:.3f}")
-            print(" | ".join(parts), flush=True)
+            progress = self.progress
+            if progress is not None and "reward" in logs:
+                progress.note = f"reward {logs['reward']:.3f}"
+            if progress is not None and not progress.is_bar:
+                progress.done = state.global_step
+                rate = progress.seconds_per_unit()
+                if rate is not None:
+                    parts.append(f"{rate:.1f} s/step, eta {duration(progress.eta())}")
+            line = " | ".join(parts)
+            if progress is not None:
+                progress.print(line, file=sys.stdout)
+            else:
+                print(line, flush=True)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.close()
+
+        def close(self) -> None:
+            if self.progress is not None:
+                self.progress.__exit__(None, None, None)
+                self.progress = None
 
     return _RunLogger()
 
@@ -307,7 +353,12 @@ def fit(
             print(f"resuming from {checkpoint} (step {step}{note})", flush=True)
         for line in changed or []:
             print(f"changed since the last run: {line}", flush=True)
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    finally:  # a Ctrl-C or an error must not leave a progress bar drawn
+        for callback in trainer.callback_handler.callbacks:
+            if hasattr(callback, "close"):
+                callback.close()
     # Weights and tokenizer (the trainer's processing_class), on the main process only.
     trainer.save_model(str(out))
     # Every rank returns the record (the CLI prints it); only the main process writes run.json.
@@ -322,6 +373,7 @@ def fit(
         write=False,
     )
     record["changed_settings"] = list(changed or [])
+    record["parameters"] = parameter_counts(trainer.model)
     if main:
         write_json_atomic(out / "run.json", record)
     return record
@@ -377,6 +429,98 @@ def finish_complete(
     return record
 
 
+def parameter_counts(model: Any) -> dict[str, int]:
+    """Trainable and total parameters (PEFT's count, which knows 4-bit packing, when it can)."""
+    counter = getattr(model, "get_nb_trainable_parameters", None)
+    if callable(counter):
+        try:
+            trainable, total = counter()
+            return {"trainable": int(trainable), "total": int(total)}
+        except Exception:
+            pass
+    trainable = total = 0
+    for p in model.parameters():
+        total += p.numel()
+        trainable += p.numel() if p.requires_grad else 0
+    return {"trainable": trainable, "total": total}
+
+
+def trend(records: list[dict[str, Any]], keys: list[str]) -> dict[str, dict[str, float]]:
+    """``{key: {"start", "end"}}``: means over the first and the last few logs of each key.
+
+    A few (a quarter of the logs, 1 to 5) rather than one: a single log's sampled reward is noisy.
+
+    >>> trend([{"reward": 1.0}, {"reward": 2.0}, {"reward": 4.0}], ["reward", "loss"])
+    {'reward': {'start': 1.0, 'end': 4.0, 'logs': 3}}
+    """
+    out = {}
+    for key in keys:
+        values = [float(r[key]) for r in records if isinstance(r.get(key), (int, float))]
+        if not values:
+            continue
+        window = max(1, min(5, len(values) // 4))
+        first, last = values[:window], values[-window:]
+        out[key] = {
+            "start": sum(first) / len(first),
+            "end": sum(last) / len(last),
+            "logs": len(values),
+        }
+    return out
+
+
+def summary_lines(record: dict[str, Any], out: str | Path) -> list[str]:
+    """What ``clinr1 train``/``sft`` prints at the end: steps, time, rewards, memory, files."""
+    out = Path(out)
+    steps = record["global_step"]
+    resumed = record.get("resumed_from")
+    first = int(checkpoint_state(Path(resumed)).get("global_step") or 0) if resumed else 0
+    seconds = float(record.get("wall_time_s") or 0)
+    made = steps - first
+    pace = f", {seconds / made:.1f} s/step" if made > 0 else ""
+    since = f" (resumed at step {first})" if first else ""
+    lines = [f"done: step {steps} of {record['max_steps']}{since} in {seconds:.0f}s{pace}"]
+    rows = record.get("trend") or {}
+    if rows:
+        width = max(len(_label(k)) for k in rows)
+        n = max(int(v.get("logs", 0)) for v in rows.values())
+        window = max(1, min(5, n // 4))
+        lines.append(
+            f"  {'':<{width}}  {'start':>8}  {'end':>8}  {'change':>8}"
+            + (f"   (mean of the first / last {window} logs)" if window > 1 else "")
+        )
+        for key, v in rows.items():
+            lines.append(
+                f"  {_label(key):<{width}}  {v['start']:>8.3f}  {v['end']:>8.3f}  "
+                f"{v['end'] - v['start']:>+8.3f}"
+            )
+    memory = record.get("memory") or {}
+    parts = [f"{memory.get('peak_rss_gib', 0):.2f} GiB RSS"]
+    if "peak_gpu_allocated_gib" in memory:
+        parts.append(
+            f"GPU {memory['peak_gpu_allocated_gib']:.2f} GiB allocated, "
+            f"{memory.get('peak_gpu_reserved_gib', 0):.2f} GiB reserved"
+        )
+    lines.append("peak memory: " + "; ".join(parts))
+    params = record.get("parameters")
+    if params and params.get("total"):
+        share = 100 * params["trainable"] / params["total"]
+        lines.append(
+            f"trainable parameters: {params['trainable']:,} of {params['total']:,} ({share:.2f}%)"
+        )
+    weights = "adapter" if (out / "adapter_config.json").is_file() else "weights"
+    lines.append(f"{weights}, tokenizer, run.json, recipe.yaml, metrics.jsonl: {out}")
+    last = last_checkpoint(out)
+    if last is not None:
+        lines.append(f"last checkpoint: {last}")
+    return lines
+
+
+def _label(key: str) -> str:
+    if key == "reward":
+        return "reward (weighted total)"
+    return key.removeprefix("rewards/").removesuffix("/mean")
+
+
 def finish_run(
     out: Path,
     recipe: Recipe,
@@ -400,6 +544,12 @@ def finish_run(
     record = {
         "kind": kind,
         "engine": engine,
+        "trend": trend(
+            read_metrics(out / "metrics.jsonl") or list(state.log_history),
+            ["reward", *(f"rewards/{r.name}/mean" for r in recipe.rewards)]
+            if kind == "grpo"
+            else ["loss"],
+        ),
         "global_step": state.global_step,
         "max_steps": state.max_steps,
         "resumed_from": str(resumed_from) if resumed_from else None,

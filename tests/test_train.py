@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,19 @@ def test_grpo_two_steps_hf_engine(tmp_path: Path) -> None:
     assert "rewards" in result.output or "accuracy" in result.output
     run = check_run(out, 2)
     assert run["engine"] == "hf"
+    # Each log line says how fast it goes; the end is a summary, not "done: step N in Xs".
+    assert "s/step, eta 0:" in result.output
+    assert "done: step 2 of 2 in" in result.output
+    for name in ("reward (weighted total)", "accuracy", "faithfulness", "comprehensiveness"):
+        assert re.search(rf"^  {re.escape(name)} +-?\d+\.\d{{3}} +-?\d", result.output, re.M), name
+    assert "peak memory:" in result.output and "GiB RSS" in result.output
+    assert re.search(r"trainable parameters: [\d,]+ of [\d,]+ \(", result.output)
+    assert f"recipe.yaml, metrics.jsonl: {out}" in result.output
+    assert set(run["trend"]) == {"reward", *(f"rewards/{n}/mean" for n in (*OBJECTIVES, "format"))}
+    assert 0 < run["parameters"]["trainable"] < run["parameters"]["total"]
+    # No library noise: weight-loading and split-generation bars, warnings.
+    for noise in ("Loading weights", "Generating train split", "Warning"):
+        assert noise not in result.output, noise
 
 
 def test_grpo_two_steps_unsloth_engine(tmp_path: Path) -> None:
@@ -79,6 +93,8 @@ def test_grpo_two_steps_unsloth_engine(tmp_path: Path) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=os.environ)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "engine: unsloth" in proc.stdout
+    for noise in ("Loading weights", "Generating train split", "UserWarning"):
+        assert noise not in proc.stdout + proc.stderr, noise
     run = check_run(out, 2)
     assert run["engine"] == "unsloth"
 
@@ -279,3 +295,24 @@ def test_changed_settings_ignore_the_schedule_and_the_other_section() -> None:
         "model.lora.r: 16 -> 8",
         "rewards.1.weight: 1.0 -> 3.0",
     ]
+
+
+def test_ctrl_c_says_what_was_kept_and_how_to_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import clinr1.train
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(clinr1.train, "run", interrupted)
+    out = tmp_path / "ctrl-c"
+    nothing = runner.invoke(app, ["train", *smoke_args(out)])
+    assert nothing.exit_code == 130
+    assert "nothing is kept; run the same command again to start over" in nothing.stderr
+    (out / "checkpoint-2").mkdir(parents=True)
+    (out / "checkpoint-2" / "trainer_state.json").write_text('{"global_step": 2}')
+    kept = runner.invoke(app, ["train", *smoke_args(out)])
+    assert kept.exit_code == 130
+    assert f"{out / 'checkpoint-2'} (step 2) is kept" in kept.stderr
+    assert "run the same command again to resume from it" in kept.stderr

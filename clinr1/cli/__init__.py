@@ -7,6 +7,7 @@ Only typer and the standard library are imported here; each command imports the 
 from __future__ import annotations
 
 import logging
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -33,6 +34,40 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"clinr1 {metadata.version('clinr1')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Show the libraries' own progress bars, warnings and logs (transformers, "
+            "datasets, TRL, Unsloth); off by default.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print clinr1's version and exit (`clinr1 version` lists the whole stack).",
+        ),
+    ] = False,
+) -> None:
+    """Clinical-R1 on one GPU: CRPO rewards, training, evaluation and chat for medical QA."""
+    from clinr1.console import quiet_libraries
+
+    quiet_libraries(verbose)
+
 
 app.command()(version)
 app.command()(validate)

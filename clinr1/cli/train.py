@@ -93,9 +93,7 @@ def _run(
     except (EngineError, TrainError, DataError, SFTDataError, ValueError) as e:
         raise error(f"{str(e).splitlines()[0]}") from None
     except KeyboardInterrupt:
-        raise fail(
-            "interrupted: run the same command again to resume from the last checkpoint", 130
-        ) from None
+        raise fail(interrupted(recipe, kind), 130) from None
     except RuntimeError as e:
         if "out of memory" not in str(e).lower():
             raise
@@ -117,9 +115,26 @@ def _run(
             "further, or use --no-resume to start over."
         )
         return
-    typer.echo(
-        f"done: step {record['global_step']} in {record['wall_time_s']:.0f}s; "
-        f"adapter and run.json in {recipe.train.output_dir}"
+    from clinr1.runlog import summary_lines
+
+    for line in summary_lines(record, recipe.train.output_dir):
+        typer.echo(line)
+
+
+def interrupted(recipe: Recipe, kind: str) -> str:
+    """What a Ctrl-C kept and how to go on."""
+    from clinr1.runlog import checkpoint_state, last_checkpoint
+
+    last = last_checkpoint(recipe.train.output_dir)
+    if last is None:
+        every = getattr(recipe, kind).get("save_steps", "save_steps")
+        return (
+            f"interrupted before the first checkpoint (one every {every} steps): nothing is "
+            "kept; run the same command again to start over"
+        )
+    step = checkpoint_state(last).get("global_step", "?")
+    return (
+        f"interrupted: {last} (step {step}) is kept; run the same command again to resume from it"
     )
 
 

@@ -47,12 +47,21 @@ def test_version_lists_the_stack() -> None:
         assert name in result.stdout
 
 
+def test_dash_dash_version_prints_the_version() -> None:
+    from importlib import metadata
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"clinr1 {metadata.version('clinr1')}"
+
+
 def test_help_and_version_import_no_heavy_module() -> None:
     # Start-up speed comes from not importing torch/trl/unsloth on the CLI path; check that.
     code = (
         "import sys; from typer.testing import CliRunner; from clinr1.cli import app; "
         "r = CliRunner(); assert r.invoke(app, ['--help']).exit_code == 0; "
         "assert r.invoke(app, ['version']).exit_code == 0; "
+        "assert r.invoke(app, ['--version']).exit_code == 0; "
         "heavy = [m for m in ('torch', 'trl', 'transformers', 'peft', 'unsloth', 'datasets') "
         "if m in sys.modules]; print(heavy); assert not heavy, heavy"
     )
