@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, error, resolve_recipe
+from clinr1.cli.recipe import SetOption, error, fail, resolve_recipe
 
 
 def _slug(text: str) -> str:
@@ -218,10 +218,29 @@ the end. Greedy decoding and the crpo prompt by default; see docs/evaluation.md.
         summary = run_eval(cfg, settings, adapter=adapter_path, judge=judge)
     except (EvalError, EngineError, GenerationError) as e:
         raise error(f"{e}") from None
+    except KeyboardInterrupt:
+        raise fail(interrupted(Path(settings.out)), 130) from None
     if json_:
         typer.echo(json.dumps(summary, indent=2))
     else:
         typer.echo((Path(settings.out) / "report.md").read_text(encoding="utf-8").rstrip())
+
+
+def interrupted(out: Path) -> str:
+    """What a Ctrl-C kept and how to go on."""
+    gens = out / "generations.jsonl"
+    try:
+        kept = sum(1 for line in gens.read_bytes().splitlines() if line.strip())
+    except OSError:
+        kept = 0
+    if not kept:
+        return (
+            "interrupted before the first completion: nothing is kept; run the same command again"
+        )
+    return (
+        f"interrupted: {kept} completions are kept in {gens}; run the same command again to "
+        "generate only the rest"
+    )
 
 
 def compare(

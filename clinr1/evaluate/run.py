@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from clinr1.config import ModelConfig
+from clinr1.console import Progress
 from clinr1.evaluate.benchmarks import Benchmark, parse_benchmarks
+from clinr1.evaluate.fingerprint import model_fingerprint, weights_fingerprint
 from clinr1.evaluate.generate import Completion, Generator, Sampling, build_generator
 from clinr1.evaluate.judge import JUDGE_KEYS, JudgeSettings, judge_many
 from clinr1.evaluate.metrics import (
@@ -36,7 +38,18 @@ from clinr1.items import Item
 from clinr1.prompts import check_template, render_messages
 
 # Settings that change what a completion is; resuming into an OUT made with others is refused.
-_PINNED = ("model", "adapter", "template", "temperature", "top_p", "max_new_tokens", "seed")
+# The weights are pinned by their hash: an adapter trained again at the same path is another one.
+_PINNED = (
+    "model",
+    "adapter",
+    "template",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "seed",
+    "model_weights",
+    "adapter_weights",
+)
 
 
 class EvalError(Exception):
@@ -74,23 +87,36 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _check_run_file(out: Path, pinned: dict[str, Any]) -> None:
-    """Refuse to mix completions of different settings in one OUT; record them otherwise."""
+def _check_run_file(out: Path, pinned: dict[str, Any], records: int) -> None:
+    """Refuse to mix completions of different settings, or of other weights, in one OUT.
+
+    Only a folder that holds completions (``records``) is protected: a ``run.json`` left by a run
+    that failed before generating anything does not block the corrected command.
+    """
     file = out / "run.json"
-    if file.is_file():
-        try:
-            previous = json.loads(file.read_text(encoding="utf-8")).get("pinned", {})
-        except ValueError:
-            previous = {}
-        diff = [k for k in _PINNED if k in previous and previous[k] != pinned.get(k)]
-        if diff:
-            k = diff[0]
-            raise EvalError(
-                f"{out} holds a run with {k}={previous[k]!r}, not {pinned[k]!r}: use another "
-                "--out (or delete that folder) so completions of different settings never mix"
-            )
+    if not records or not file.is_file():
         return
-    atomic_write(file, json.dumps({"pinned": pinned}, indent=2) + "\n")
+    try:
+        previous = json.loads(file.read_text(encoding="utf-8")).get("pinned", {})
+    except (ValueError, AttributeError):
+        previous = {}
+    diff = [k for k in _PINNED if k in previous and previous[k] != pinned.get(k)]
+    if not diff:
+        return
+    k = diff[0]
+    fix = "use another --out (or delete that folder) so completions of different settings never mix"
+    if k in ("model_weights", "adapter_weights"):
+        what = "adapter" if k == "adapter_weights" else "model"
+        raise EvalError(
+            f"{out} holds {records} completions of {what} {pinned[what]} with other weights "
+            f"({previous[k]} then, {pinned[k]} now; trained or replaced since): {fix}"
+        )
+    raise EvalError(f"{out} holds a run with {k}={previous[k]!r}, not {pinned[k]!r}: {fix}")
+
+
+def _write_run_file(out: Path, pinned: dict[str, Any]) -> None:
+    """Record what makes a completion, once the model and the data have loaded."""
+    atomic_write(out / "run.json", json.dumps({"pinned": pinned}, indent=2) + "\n")
 
 
 def _score(item: Item, completion: Completion, template: str) -> dict[str, Any]:
@@ -127,45 +153,41 @@ def _generate_benchmark(
     if not todo:
         return 0
     generator = generator_factory()
-    made, start = 0, time.monotonic()
-    last_log = start
-    correct = 0
+    made, correct, start = 0, 0, time.monotonic()
     # vLLM schedules its own batches: hand it bigger chunks (records are written per chunk).
     chunk = max(1, getattr(generator, "chunk_size", None) or settings.batch_size)
-    for i in range(0, len(todo), chunk):
-        batch = todo[i : i + chunk]
-        prompts = [render_messages(item, settings.template) for item in batch]
-        outputs = generator.generate(prompts, settings.samples)
-        records = []
-        for item, messages, completions in zip(batch, prompts, outputs, strict=True):
-            for sample, completion in enumerate(completions):
-                if (bench.name, item.id, sample) in store:
-                    continue
-                record = {
-                    "benchmark": bench.name,
-                    "id": item.id,
-                    "sample": sample,
-                    "gold": item.answer,
-                    **_score(item, completion, settings.template),
-                    "tokens": completion.tokens,
-                    "completion": completion.text,
-                    "prompt": messages,
-                }
-                records.append(record)
-        for record in records:  # one line per item as it completes
-            store.append([record])
-            made += 1
-            correct += bool(record["correct"])
-            if on_record is not None:
-                on_record(record)
-        done = done_before + min(i + len(batch), len(todo))
-        now = time.monotonic()
-        if now - last_log >= 10 or done == len(items):  # a line every 10 s, and at the end
-            last_log = now
-            _log(
-                f"{bench.name}: {done}/{len(items)} items, accuracy so far "
-                f"{100 * correct / max(made, 1):.1f}% ({made / max(now - start, 1e-9):.2f} "
-                "completions/s)"
+    with Progress(bench.name, len(items), unit="items", done=done_before) as progress:
+        for i in range(0, len(todo), chunk):
+            batch = todo[i : i + chunk]
+            prompts = [render_messages(item, settings.template) for item in batch]
+            outputs = generator.generate(prompts, settings.samples)
+            records = []
+            for item, messages, completions in zip(batch, prompts, outputs, strict=True):
+                for sample, completion in enumerate(completions):
+                    if (bench.name, item.id, sample) in store:
+                        continue
+                    record = {
+                        "benchmark": bench.name,
+                        "id": item.id,
+                        "sample": sample,
+                        "gold": item.answer,
+                        **_score(item, completion, settings.template),
+                        "tokens": completion.tokens,
+                        "completion": completion.text,
+                        "prompt": messages,
+                    }
+                    records.append(record)
+            for record in records:  # one line per item as it completes
+                store.append([record])
+                made += 1
+                correct += bool(record["correct"])
+                if on_record is not None:
+                    on_record(record)
+            rate = made / max(time.monotonic() - start, 1e-9)
+            progress.update(
+                done_before + min(i + len(batch), len(todo)),
+                note=f"accuracy so far {100 * correct / max(made, 1):.1f}% "
+                f"({rate:.2f} completions/s)",
             )
     return made
 
@@ -185,14 +207,15 @@ def _judge_benchmark(
         if record["id"] in by_id and (previous is None or previous.get("errors")):
             todo.append(record)
     chunk = max(1, judge.workers) * 4
-    for i in range(0, len(todo), chunk):
-        part = todo[i : i + chunk]
-        results = judge_many(judge, [(by_id[r["id"]], r["completion"]) for r in part])
-        judged.append(
-            {"benchmark": r["benchmark"], "id": r["id"], "sample": r["sample"], **res}
-            for r, res in zip(part, results, strict=True)
-        )
-        _log(f"{bench.name}: judged {min(i + chunk, len(todo))}/{len(todo)}")
+    with Progress(f"{bench.name} judge", len(todo), unit="completions") as progress:
+        for i in range(0, len(todo), chunk):
+            part = todo[i : i + chunk]
+            results = judge_many(judge, [(by_id[r["id"]], r["completion"]) for r in part])
+            judged.append(
+                {"benchmark": r["benchmark"], "id": r["id"], "sample": r["sample"], **res}
+                for r, res in zip(part, results, strict=True)
+            )
+            progress.update(min(i + chunk, len(todo)))
     return len(todo)
 
 
@@ -240,7 +263,8 @@ def run_eval(
         raise EvalError("no benchmark given: --benchmark medqa[,medmcqa,...]")
 
     out = Path(settings.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise EvalError(f"--out {out} is a file; give a folder")
     pinned = {
         "model": cfg.name_or_path,
         "adapter": str(adapter) if adapter else None,
@@ -249,8 +273,11 @@ def run_eval(
         "top_p": settings.top_p if settings.temperature > 0 else 1.0,
         "max_new_tokens": settings.max_new_tokens,
         "seed": settings.seed,
+        "model_weights": model_fingerprint(cfg.name_or_path),
+        "adapter_weights": weights_fingerprint(adapter) if adapter else None,
     }
-    _check_run_file(out, pinned)
+    gens = RecordStore(out / "generations.jsonl")
+    _check_run_file(out, pinned, len(gens))
 
     from clinr1.data.adapters import DataError
     from clinr1.data.loading import load_items
@@ -277,7 +304,7 @@ def run_eval(
             "unreadable_lines": result.bad_lines[:50],
         }
 
-    gens = RecordStore(out / "generations.jsonl")
+    out.mkdir(parents=True, exist_ok=True)
     state: dict[str, Generator] = {}
 
     def factory() -> Generator:
@@ -299,6 +326,7 @@ def run_eval(
                     adapter=adapter,
                     batch_size=settings.batch_size,
                 )
+            _write_run_file(out, pinned)  # the model loaded: from here on OUT is this run's
         return state["g"]
 
     made: dict[str, int] = {}
@@ -345,6 +373,8 @@ def run_eval(
         summary["data"][bench.name]["extraction_failure_ids"] = [
             r["id"] for r in records if r.get("extracted") is None
         ][:50]
+    if not (out / "run.json").is_file():
+        _write_run_file(out, pinned)
     atomic_write(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     atomic_write(out / "report.md", render_report(summary))
     _log(f"wrote {out / 'summary.json'} and {out / 'report.md'}")

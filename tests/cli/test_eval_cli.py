@@ -87,3 +87,20 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         lines = [x for x in _plain(result.stderr).splitlines() if x.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:"), (args, result.stderr)
         assert "Traceback" not in result.output
+
+
+def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tmp_path: Path, monkeypatch) -> None:
+    import clinr1.evaluate
+
+    out = tmp_path / "run"
+
+    def killed(*args, **kwargs):
+        out.mkdir()
+        (out / "generations.jsonl").write_text('{"id": 1}\n{"id": 2}\n')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(clinr1.evaluate, "run_eval", killed)
+    result = runner.invoke(_app(), ["eval", "-m", "tiny-random-qwen2", "--out", str(out)])
+    assert result.exit_code == 130
+    assert "interrupted: 2 completions are kept in" in result.stderr
+    assert "run the same command again to generate only the rest" in result.stderr

@@ -251,3 +251,69 @@ def test_a_benchmark_file_with_an_unreadable_line_is_evaluated_without_it(
     assert summary["benchmarks"]["medqa"]["n_items"] == 3
     assert summary["data"]["medqa"]["skipped"] == 1
     assert summary["data"]["medqa"]["unreadable_lines"] == [2]
+
+
+def _adapter(folder: Path, value: float) -> Path:
+    """A stand-in LoRA folder: only the weight file's bytes matter to the resume key."""
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "adapter_config.json").write_text("{}")
+    save_file({"lora_B": torch.full((2, 2), value)}, str(folder / "adapter_model.safetensors"))
+    return folder
+
+
+def test_an_adapter_trained_again_at_the_same_path_is_not_resumed(tmp_path: Path) -> None:
+    adapter = _adapter(tmp_path / "crpo", 0.0)
+    kwargs = dict(benchmarks=["demo"], out=str(tmp_path / "eval"), limit=2, adapter=str(adapter))
+    first = run_eval(TINY, generator=Scripted({}), **kwargs)
+    assert first["generated_this_run"] == {"demo": 2}
+    pinned = json.loads((tmp_path / "eval" / "run.json").read_text())["pinned"]
+    assert pinned["adapter_weights"].startswith("sha256:")
+    assert pinned["model_weights"].startswith("sha256:")  # the tiny model's local folder
+    # Same weights, same path: resumed, nothing generated.
+    assert run_eval(TINY, generator=Scripted({}), **kwargs)["generated_this_run"] == {"demo": 0}
+    _adapter(adapter, 1.0)  # trained again, saved at the same path
+    with pytest.raises(
+        EvalError, match=r"holds 2 completions of adapter .*crpo with other weights"
+    ):
+        run_eval(TINY, generator=Scripted({}), **kwargs)
+
+
+def test_weights_fingerprint_is_cached_by_size_and_mtime(tmp_path: Path, monkeypatch) -> None:
+    from clinr1.evaluate import fingerprint
+
+    folder = _adapter(tmp_path / "a", 0.0)
+    first = fingerprint.weights_fingerprint(folder)
+    reads = []
+    real = fingerprint.Path.open
+
+    def counting_open(self, *args, **kwargs):
+        if self.suffix == ".safetensors":
+            reads.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(fingerprint.Path, "open", counting_open)
+    assert fingerprint.weights_fingerprint(folder) == first and reads == []  # from the cache
+    _adapter(folder, 2.0)
+    assert fingerprint.weights_fingerprint(folder) != first and len(reads) == 1
+    assert fingerprint.model_fingerprint("Org/not-in-the-cache") == "hub:Org/not-in-the-cache"
+
+
+def test_a_failed_eval_leaves_no_run_file_to_block_the_fixed_command(tmp_path: Path) -> None:
+    out = tmp_path / "eval"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(EvalError, match="is empty"):
+        run_eval(TINY, benchmarks=[f"file:{empty}"], out=str(out))
+    bad_model = ModelConfig(name_or_path="no-such-org/no-such-model", engine="hf", lora=None)
+    bad_model.load_in_4bit = False
+    from clinr1.engine import EngineError
+
+    with pytest.raises(EngineError):
+        run_eval(bad_model, benchmarks=["demo"], out=str(out), limit=1)
+    assert not (out / "run.json").exists()
+    fixed = run_eval(TINY, benchmarks=["demo"], out=str(out), limit=1, generator=Scripted({}))
+    assert fixed["generated_this_run"] == {"demo": 1}
+    assert json.loads((out / "run.json").read_text())["pinned"]["model"] == TINY_MODEL

@@ -1,0 +1,120 @@
+"""What a model is, for resuming an evaluation: a hash of its weights, not its path.
+
+An adapter trained again at the same path, or a local model folder overwritten, must not inherit
+the completions of the old weights. :func:`weights_fingerprint` is a sha256 over the weight files
+of a folder (``*.safetensors``, ``*.bin``, ``*.gguf``, ...; top level only, so a training
+output's ``checkpoint-N`` folders do not count) or of one file. Each file's hash is cached in
+``$CLINR1_CACHE/weights-sha256.json`` by (path, size, mtime), so a 6 GB model is read once, not
+at every ``clinr1 eval``. A hub id is identified by the commit of its cached snapshot when the hub
+cache has one (read offline), else by its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
+_CACHE_NAME = "weights-sha256.json"
+_CHUNK = 1 << 22
+
+
+def _cache_file() -> Path:
+    from clinr1.tiny import cache_dir
+
+    return cache_dir() / _CACHE_NAME
+
+
+def _read_cache() -> dict[str, dict[str, object]]:
+    try:
+        data = json.loads(_cache_file().read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(cache: dict[str, dict[str, object]]) -> None:
+    file = _cache_file()
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_name(f".{file.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(cache, indent=0), encoding="utf-8")
+        os.replace(tmp, file)
+    except OSError:
+        pass  # a read-only cache only costs a re-hash next time
+
+
+def file_sha256(path: Path, cache: dict[str, dict[str, object]] | None = None) -> str:
+    """The sha256 of one file, streamed; reused from ``cache`` while size and mtime match."""
+    stat = path.stat()
+    key = str(path.resolve())
+    entry = (cache or {}).get(key)
+    if entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
+        return str(entry["sha256"])
+    if stat.st_size > 1 << 29:
+        print(f"hashing {path} ({stat.st_size / 2**30:.1f} GiB, once)", file=sys.stderr)
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    if cache is not None:
+        cache[key] = {
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "sha256": digest.hexdigest(),
+        }
+    return digest.hexdigest()
+
+
+def weights_fingerprint(path: str | Path) -> str | None:
+    """``sha256:<16 hex>`` over the weight files of a folder (or of a file), else ``None``."""
+    p = Path(path).expanduser()
+    if p.is_file():
+        files = [p]
+    elif p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in WEIGHT_SUFFIXES)
+    else:
+        return None
+    if not files:
+        return None
+    cache = _read_cache()
+    before = json.dumps(cache, sort_keys=True)
+    combined = hashlib.sha256()
+    for file in files:
+        combined.update(f"{file.name}\0{file_sha256(file, cache)}\n".encode())
+    if json.dumps(cache, sort_keys=True) != before:
+        _write_cache(cache)
+    return "sha256:" + combined.hexdigest()[:16]
+
+
+def hub_revision(repo_id: str) -> str | None:
+    """The commit of ``repo_id``'s snapshot in the local hub cache, read offline; else None."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # an id the hub client refuses (a path, odd characters)
+        return None
+    if isinstance(found, str) and "snapshots" in Path(found).parts:
+        return Path(found).parent.name
+    return None
+
+
+def model_fingerprint(name_or_path: str) -> str:
+    """What the model is: its weights' hash when local, else ``hub:NAME[@COMMIT]``."""
+    from clinr1.config import TINY_MODEL
+
+    if name_or_path == TINY_MODEL:
+        from clinr1.tiny import tiny_model_path
+
+        return weights_fingerprint(tiny_model_path()) or name_or_path
+    local = weights_fingerprint(name_or_path)
+    if local is not None:
+        return local
+    revision = hub_revision(name_or_path)
+    return f"hub:{name_or_path}" + (f"@{revision}" if revision else "")
