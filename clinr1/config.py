@@ -269,6 +269,60 @@ def _cuda_available() -> bool:
         return False
 
 
+# ``report_to`` integrations -> the modules one of which transformers needs for it.
+REPORTERS: dict[str, tuple[str, ...]] = {
+    "tensorboard": ("tensorboard", "tensorboardX"),
+    "trackio": ("trackio",),
+    "wandb": ("wandb",),
+    "mlflow": ("mlflow",),
+    "comet_ml": ("comet_ml",),
+    "clearml": ("clearml",),
+    "neptune": ("neptune",),
+    "dagshub": ("dagshub",),
+    "dvclive": ("dvclive",),
+    "codecarbon": ("codecarbon",),
+    "swanlab": ("swanlab",),
+    "azure_ml": ("azureml",),
+    "flyte": ("flytekit", "flytekitplugins"),
+    "kubeflow": ("kubeflow",),
+}
+_LOGGING_EXTRA = ("tensorboard", "trackio")  # what `pip install 'clinr1[logging]'` brings
+
+
+def integration_installed(name: str) -> bool:
+    """Whether a ``report_to`` integration can load (one of its modules is importable)."""
+    import importlib.util
+
+    return any(importlib.util.find_spec(module) for module in REPORTERS.get(name, ()))
+
+
+def check_report_to(kind: str, section: dict[str, Any]) -> list[str]:
+    """``report_to`` errors: an unknown integration, or one whose package is not installed.
+
+    Otherwise the run fails only after the model has loaded, with a long traceback.
+    """
+    value = section.get("report_to")
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+    errors = []
+    for name in names:
+        if name in ("none", "all"):
+            continue
+        if name not in REPORTERS:
+            valid = ", ".join(["none", "all", *REPORTERS])
+            errors.append(f"{kind}.report_to: unknown integration {name!r}; valid: {valid}")
+        elif not integration_installed(name):
+            fix = (
+                "pip install 'clinr1[logging]'" if name in _LOGGING_EXTRA else f"pip install {name}"
+            )
+            errors.append(
+                f"{kind}.report_to: {name} is not installed: {fix}, or pass "
+                f"--set {kind}.report_to=none (metrics.jsonl is written either way)"
+            )
+    return errors
+
+
 def validate_trl_sections(recipe: Recipe, sections: Iterable[str] = ("grpo", "sft")) -> list[str]:
     """Errors from building TRL's configs; device-only settings are checked as on a CPU."""
     errors: list[str] = []
@@ -280,7 +334,7 @@ def validate_trl_sections(recipe: Recipe, sections: Iterable[str] = ("grpo", "sf
             from trl import GRPOConfig as config_cls
         else:
             from trl import SFTConfig as config_cls
-        found = _check_trl_section(kind, section, config_cls)
+        found = _check_trl_section(kind, section, config_cls) + check_report_to(kind, section)
         errors.extend(found)
         if found:
             continue

@@ -67,3 +67,37 @@ def test_help_and_version_import_no_heavy_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr + out.stdout
+
+
+def test_report_to_an_integration_that_is_not_installed_is_refused_before_loading(
+    monkeypatch, tmp_path: Path
+) -> None:
+    import clinr1.config
+
+    monkeypatch.setattr(clinr1.config, "integration_installed", lambda name: False)
+    smoke = str(RECIPES / "smoke.yaml")
+    for args in (
+        ["validate", smoke, "--set", "grpo.report_to=tensorboard"],
+        ["train", smoke, "--dry-run", "--set", "grpo.report_to=[trackio]",
+         "--set", f"train.output_dir={tmp_path}"],
+    ):  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "is not installed: pip install 'clinr1[logging]'" in result.stderr
+        assert "--set grpo.report_to=none" in result.stderr
+    typo = runner.invoke(app, ["validate", smoke, "--set", "sft.report_to=tensorbord"])
+    assert typo.exit_code == 2
+    assert "sft.report_to: unknown integration 'tensorbord'; valid: none, all, tensorboard" in (
+        typo.stderr
+    )
+    monkeypatch.setattr(clinr1.config, "integration_installed", lambda name: True)
+    ok = runner.invoke(app, ["validate", smoke, "--set", "grpo.report_to=tensorboard"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_the_logging_extra_brings_tensorboard_and_trackio() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((RECIPES.parent / "pyproject.toml").read_text())
+    extra = " ".join(pyproject["project"]["optional-dependencies"]["logging"])
+    assert "tensorboard" in extra and "trackio" in extra
