@@ -158,6 +158,7 @@ class DistillSummary:
     tokens: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     stopped: str | None = None  # why the run stopped early, if it did
+    first_error: str | None = None  # of the first failed item, to see why at a glance
     interrupted: bool = False
     out: str = ""
     log: str = ""
@@ -170,6 +171,8 @@ class DistillSummary:
         self.kept_items += status == "kept"
         self.rejected_items += status == "rejected"
         self.failed_items += status == "failed"
+        if status == "failed" and self.first_error is None:
+            self.first_error = result.error
         self.traces_asked += result.asked
         self.traces_received += result.received
         self.traces_kept += len(result.records)
@@ -182,6 +185,11 @@ class DistillSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def all_failed(self) -> bool:
+        """Items were tried and the teacher answered none of them (the run achieved nothing)."""
+        return self.tried > 0 and self.kept_items + self.rejected_items == 0
 
     def lines(self) -> list[str]:
         """The human summary, a few lines."""
@@ -202,6 +210,8 @@ class DistillSummary:
             ),
             f"{self.out}: {self.out_traces} traces for {self.out_items} items; log: {self.log}",
         ]
+        if self.first_error:
+            out.append(f"first error: {self.first_error}")
         if self.failed_items or self.not_reached:
             out.append("re-run the same command to ask again for the failed and left items")
         if self.stopped:

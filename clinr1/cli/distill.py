@@ -185,8 +185,8 @@ rewards verify.
 boxed answer is the gold one and its faithfulness and comprehensiveness reach the thresholds. \
 Kept traces are appended to OUT as each item finishes. Re-running the same command skips the \
 items already finished (kept or all rejected); failed items are asked again. A summary (items, \
-traces asked, kept, rejected by check, failed, tokens) ends the run on stderr. See \
-docs/distill.md.
+traces asked, kept, rejected by check, failed, the first error, tokens) ends the run on stderr; \
+the exit code is 1 when no item got an answer. See docs/distill.md.
     """
     from clinr1.cli.data import load_source
     from clinr1.distill import DistillError, DistillSettings, run_distill, safe_url
@@ -258,5 +258,11 @@ docs/distill.md.
         typer.echo(json.dumps(summary.to_dict(), indent=2))
     if summary.interrupted:
         raise typer.Exit(130)
+    if summary.all_failed:
+        raise error(
+            f"the teacher answered none of the {summary.tried} items tried (first error "
+            "above): check --teacher-url, --teacher-model and the server, then re-run",
+            1,
+        )
     if summary.stopped:
         raise typer.Exit(1)

@@ -73,3 +73,15 @@ def test_out_must_be_a_file(tmp_path: Path) -> None:
     app, prefix = command()
     result = runner.invoke(app, [*prefix, *BASE, "--data", "demo", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "is a folder" in result.stderr
+
+
+def test_a_teacher_that_is_down_fails_the_command_with_the_first_error(tmp_path: Path) -> None:
+    app, prefix = command()
+    out = tmp_path / "t.jsonl"
+    args = [*BASE, "--data", "demo", "--limit", "2", "--retries", "0", "--out", str(out)]
+    result = runner.invoke(app, [*prefix, *args])
+    assert result.exit_code == 1, result.output
+    assert "2 tried: 0 kept, 0 all rejected, 2 failed" in result.stderr
+    assert "first error: " in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the teacher answered none of the 2 items tried")
