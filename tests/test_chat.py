@@ -303,7 +303,7 @@ def test_cli_chat_on_the_tiny_model(tmp_path: Path) -> None:
             "tiny-random-qwen2",
             "--engine",
             "hf",
-            "--no-4bit",
+            "--no-load-in-4bit",
             "--max-new-tokens",
             "24",
             "--context",

@@ -18,6 +18,7 @@ from clinr1.cli.data import data_app
 from clinr1.cli.demo import demo
 from clinr1.cli.distill import distill
 from clinr1.cli.evaluate import compare, eval_
+from clinr1.cli.help import Command
 from clinr1.cli.recipe import validate
 from clinr1.cli.score import score
 from clinr1.cli.train import sft, train
@@ -33,6 +34,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich's option table cuts names and defaults with "…" and wraps descriptions
+    # to a few words at 80 columns.
+    rich_markup_mode=None,
 )
 
 
@@ -69,19 +73,19 @@ def options(
     quiet_libraries(verbose)
 
 
-app.command()(version)
-app.command()(validate)
-app.command()(train)
-app.command()(sft)
-app.command()(score)
-app.command("eval")(eval_)
-app.command()(compare)
-app.command()(chat)
-app.command()(export)
-app.command()(distill)
-app.command()(demo)
-app.command()(bench)
-data_app.command("export-verl")(export_verl)
+app.command(cls=Command)(version)
+app.command(cls=Command)(validate)
+app.command(cls=Command)(train)
+app.command(cls=Command)(sft)
+app.command(cls=Command)(score)
+app.command("eval", cls=Command)(eval_)
+app.command(cls=Command)(compare)
+app.command(cls=Command)(chat)
+app.command(cls=Command)(export)
+app.command(cls=Command)(distill)
+app.command(cls=Command)(demo)
+app.command(cls=Command)(bench)
+data_app.command("export-verl", cls=Command)(export_verl)
 app.add_typer(data_app, name="data")
 
 

@@ -59,7 +59,10 @@ def chat(
     engine: Annotated[str, typer.Option(help="Model engine: auto, unsloth or hf.")] = "auto",
     load_in_4bit: Annotated[
         bool | None,
-        typer.Option("--4bit/--no-4bit", help="Load in 4-bit (default: when a GPU is present)."),
+        typer.Option(
+            "--load-in-4bit/--no-load-in-4bit",
+            help="Load in 4-bit (bitsandbytes). Default: on with a CUDA GPU.",
+        ),
     ] = None,
     trust_remote_code: Annotated[
         bool,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clinr1.cli.help import Command
 from clinr1.cli.recipe import error
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ data_app = typer.Typer(
     help="Datasets in clinr1's unified item schema (MedQA, MedMCQA, MedXpertQA, PubMedQA, MMLU, "
     "your own files).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -103,7 +105,7 @@ def load_source(
         raise error(str(exc)) from None
 
 
-@data_app.command()
+@data_app.command(cls=Command)
 def preview(
     source: SourceArg,
     path: PathOpt = None,

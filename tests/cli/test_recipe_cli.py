@@ -101,3 +101,53 @@ def test_the_logging_extra_brings_tensorboard_and_trackio() -> None:
     pyproject = tomllib.loads((RECIPES.parent / "pyproject.toml").read_text())
     extra = " ".join(pyproject["project"]["optional-dependencies"]["logging"])
     assert "tensorboard" in extra and "trackio" in extra
+
+
+def _commands() -> list[tuple[str, object]]:
+    """Every command of the app, with its name as typed (``data preview``)."""
+    import typer
+
+    root = typer.main.get_command(app)
+    out = []
+    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(cmd, "commands", None)
+        out += [(f"{name} {n}", c) for n, c in subs.items()] if subs else [(name, cmd)]
+    return out
+
+
+def test_every_help_reads_at_80_columns() -> None:
+    import re
+
+    for name, cmd in [("", None), *_commands()]:
+        result = runner.invoke(app, [*name.split(), "--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, name
+        text = result.output
+        assert "…" not in text, f"clinr1 {name} --help cuts text"
+        assert max(len(line) for line in text.splitlines()) <= 80, name
+        if cmd is None:
+            continue
+        for param in cmd.params:
+            if param.param_type_name != "option" or getattr(param, "is_flag", False):
+                continue
+            # A short metavar: a word or two in capitals, not Typer's <int range> / <list[str]>.
+            assert param.metavar and re.fullmatch(r"[A-Z][A-Z=,.\[\]]{0,14}", param.metavar), (
+                name,
+                param.name,
+                param.metavar,
+            )
+        # Descriptions start by column 34 and so have at least 44 columns to wrap in.
+        for line in text.splitlines():
+            described = re.match(r"  -\S.*?\S {2,}(?=\S)", line)
+            if described:
+                assert described.end() <= 34, (name, line)
+    eval_help = runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "80"}).output
+    assert len(eval_help.splitlines()) < 100  # was 158 with descriptions 17 columns wide
+
+
+def test_load_in_4bit_is_spelled_the_same_in_eval_and_chat() -> None:
+    flags = {}
+    for name, cmd in _commands():
+        for param in cmd.params:
+            if param.name == "load_in_4bit":
+                flags[name] = (*param.opts, *param.secondary_opts)
+    assert flags["eval"] == flags["chat"] == ("--load-in-4bit", "--no-load-in-4bit")
