@@ -273,6 +273,9 @@ def compare(
 ) -> None:
     """Compare evaluation runs side by side: one row per benchmark and metric, one column per \
 run (a Δ column for two runs), with the paper's reported accuracies as reference rows.
+
+    Reference rows are labelled with how the paper read the answers (judged or boxed); runs \
+whose generation settings or data differ are compared with a warning.
     """
     from clinr1.evaluate.compare import CompareError, compare_tables, render_markdown
 
@@ -283,5 +286,7 @@ run (a Δ column for two runs), with the paper's reported accuracies as referenc
         raise error(f"{e}") from None
     if json_:
         typer.echo(json.dumps(table, indent=2))
+        for warning in table["warnings"]:  # the markdown carries them; JSON readers may not look
+            typer.echo(f"warning: {warning}", err=True)
     else:
         typer.echo(render_markdown(table).rstrip())

@@ -2,28 +2,67 @@
 
 One table, a row per (benchmark, metric) and a column per run; when exactly two runs are
 compared a ``Δ`` column gives the second minus the first. Under each of the paper's benchmarks
-the accuracies the paper reports (Clinical-R1, Table 2) follow as reference rows.
+that the runs measured, the accuracies the paper reports follow as reference rows, each labelled
+with how the paper read the answer (:data:`PAPER_ROWS`): none of them is measured the way clinr1
+measures accuracy. Runs whose generation settings or data differ are compared with a warning.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clinr1.evaluate.metrics import METRICS, format_value, metric_order
 
-# Accuracy (%) the paper reports on MedQA / MedMCQA / MedXpertQA (arXiv 2512.00601).
-PAPER_ACCURACY: dict[str, dict[str, float]] = {
-    "Clinical-R1-3B": {"medqa": 53.07, "medmcqa": 58.10, "medxpertqa": 16.14},
-    "GRPO-3B": {"medqa": 50.35, "medmcqa": 49.87, "medxpertqa": 12.64},
-    "Qwen2.5-3B-Instruct CoT": {"medqa": 41.95, "medmcqa": 46.78, "medxpertqa": 10.51},
+
+@dataclass(frozen=True)
+class PaperRow:
+    """One model of the paper's accuracy table (%), and how its answers were read."""
+
+    model: str
+    accuracy: dict[str, float]
+    extraction: str  # a key of EXTRACTION
+
+
+# Accuracy (%) reported on MedQA / MedMCQA / MedXpertQA (arXiv 2512.00601), all Qwen2.5-3B-Instruct.
+PAPER_ROWS: tuple[PaperRow, ...] = (
+    PaperRow(
+        "Qwen2.5-3B-Instruct CoT",
+        {"medqa": 41.95, "medmcqa": 46.78, "medxpertqa": 10.51},
+        "judged",
+    ),
+    PaperRow("GRPO-3B", {"medqa": 50.35, "medmcqa": 49.87, "medxpertqa": 12.64}, "boxed"),
+    PaperRow("CRPO-3B", {"medqa": 52.41, "medmcqa": 55.13, "medxpertqa": 14.88}, "boxed"),
+    PaperRow(
+        "cold start + GRPO-3B",
+        {"medqa": 51.07, "medmcqa": 48.86, "medxpertqa": 12.64},
+        "boxed",
+    ),
+    PaperRow(
+        "Clinical-R1-3B (cold start + CRPO)",
+        {"medqa": 53.07, "medmcqa": 58.10, "medxpertqa": 16.14},
+        "boxed",
+    ),
+)
+# How the paper's public evaluation code (BoyangGu1/Clinical-R1-3B, evaluation/) read answers.
+EXTRACTION = {
+    "judged": "the answer letter read by an LLM (Llama-3.1-8B-Instruct), not by a rule",
+    "boxed": "the single \\boxed{} letter, over the answers that had exactly one (re-sampled at "
+    "temperature 0.8 until 98% did)",
 }
+# The same numbers by model, as before (Clinical-R1-3B under its short name).
+PAPER_ACCURACY: dict[str, dict[str, float]] = {
+    row.model.split(" (")[0]: dict(row.accuracy) for row in PAPER_ROWS
+}
+# Settings that change what a completion is or which items count; runs that differ are warned of.
+_COMPARED_SETTINGS = ("samples", "temperature", "top_p", "max_new_tokens", "seed", "backend")
 
 
 class CompareError(ValueError):
-    """A run folder without a readable summary; the message is one line."""
+    """A run folder without a readable summary, or an unknown metric; the message is one line."""
 
 
 def load_summary(path: str | Path) -> dict[str, Any]:
@@ -59,10 +98,13 @@ def compare_tables(
     metrics: Sequence[str] | None = None,
     reference: bool = True,
 ) -> dict[str, Any]:
-    """Gather runs into rows: ``{"runs": [...], "rows": [{benchmark, metric, values, ...}]}``.
+    """Gather runs into rows: ``{"runs": [...], "rows": [{benchmark, metric, values, ...}],
+    "warnings": [...]}``.
 
     ``values`` maps a run label to the raw metric value (``None`` where a run lacks it);
-    reference rows have ``"reference": MODEL`` and the paper's accuracy as a fraction.
+    reference rows have ``"reference": MODEL``, ``"extraction"`` (how the paper read answers) and
+    the paper's accuracy as a fraction, and appear only under the paper's benchmarks that the runs
+    measured. A metric name that no run has and clinr1 does not know is a ``CompareError``.
     """
     if not paths:
         raise CompareError("nothing to compare: give one or more evaluation folders")
@@ -81,6 +123,14 @@ def compare_tables(
     benchmarks: list[str] = []
     for s in summaries:
         benchmarks += [b for b in s["benchmarks"] if b not in benchmarks]
+    present = {k for s in summaries for m in s["benchmarks"].values() for k in m}
+    if metrics:
+        unknown = [m for m in metrics if m not in present and m not in METRICS]
+        if unknown:
+            raise CompareError(
+                f"unknown metric {', '.join(map(repr, unknown))}; the runs have: "
+                + ", ".join(metric_order(present))
+            )
     rows: list[dict[str, Any]] = []
     for bench in benchmarks:
         keys = set()
@@ -96,17 +146,56 @@ def compare_tables(
             }
             rows.append({"benchmark": bench, "metric": key, "values": values})
         if reference and (not metrics or "accuracy" in metrics):
-            for model, accs in PAPER_ACCURACY.items():
-                if bench in accs:
+            for paper in PAPER_ROWS:
+                if bench in paper.accuracy:
                     rows.append(
                         {
                             "benchmark": bench,
                             "metric": "accuracy",
-                            "reference": model,
-                            "value": accs[bench] / 100,
+                            "reference": paper.model,
+                            "extraction": paper.extraction,
+                            "value": paper.accuracy[bench] / 100,
                         }
                     )
-    return {"runs": runs, "rows": rows, "paper": "arXiv 2512.00601"}
+    return {
+        "runs": runs,
+        "rows": rows,
+        "warnings": setting_differences(summaries, names, benchmarks),
+        "paper": "arXiv 2512.00601",
+    }
+
+
+def setting_differences(
+    summaries: Sequence[dict[str, Any]], names: Sequence[str], benchmarks: Sequence[str]
+) -> list[str]:
+    """One line per setting in which the runs differ (template, sampling, data, items)."""
+    out = []
+
+    def differ(what: str, values: dict[str, Any]) -> None:
+        shown = {n: v for n, v in values.items() if v is not None}
+        if len({json.dumps(v, sort_keys=True) for v in shown.values()}) > 1:
+            listed = ", ".join(f"{n}: {v}" for n, v in shown.items())
+            out.append(f"the runs differ in {what} ({listed})")
+
+    if len(summaries) < 2:
+        return out
+    differ("template", {n: s.get("template") for n, s in zip(names, summaries, strict=True)})
+    for key in _COMPARED_SETTINGS:
+        differ(
+            key,
+            {n: (s.get("settings") or {}).get(key) for n, s in zip(names, summaries, strict=True)},
+        )
+    for bench in benchmarks:
+        having = [(n, s) for n, s in zip(names, summaries, strict=True) if bench in s["benchmarks"]]
+        differ(
+            f"{bench} items",
+            {n: s["benchmarks"][bench].get("n_items") for n, s in having},
+        )
+        differ(
+            f"{bench} data",
+            {n: ((s.get("data") or {}).get(bench) or {}).get("origin") for n, s in having},
+        )
+    return out
 
 
 def _delta(key: str, a: Any, b: Any) -> str:
@@ -124,12 +213,16 @@ def render_markdown(table: dict[str, Any]) -> str:
         "| " + " | ".join(header) + " |",
         "|" + "|".join([":--", ":--"] + ["--:"] * (len(header) - 2)) + "|",
     ]
+    used: list[str] = []
     for row in table["rows"]:
         key = row["metric"]
         shown = f"{key} (%)" if METRICS.get(key, ("",))[0] == "pct" else key
         if "reference" in row:
+            how = row.get("extraction", "")
+            used += [how] if how and how not in used else []
             value = format_value(key, row["value"])
-            cells = [row["benchmark"], f"↳ paper: {row['reference']} {shown}"]
+            note = f" ({how})" if how else ""
+            cells = [row["benchmark"], f"↳ paper: {row['reference']} {shown}{note}"]
             cells += [f"*{value}*"] * len(labels) + ([""] if two else [])
         else:
             values = [row["values"][label] for label in labels]
@@ -142,5 +235,13 @@ def render_markdown(table: dict[str, Any]) -> str:
         for r in table["runs"]
     )
     lines.append("")
-    lines.append(f"Runs: {runs}. Reference rows: accuracy reported in {table['paper']}.")
+    lines.append(f"Runs: {runs}.")
+    if used:
+        legend = "; ".join(f"{how}: {EXTRACTION[how]}" for how in used if how in EXTRACTION)
+        lines.append(
+            f"Reference rows: accuracy as reported in {table['paper']}, not measured by clinr1 "
+            f"(which reads the letter by rule and counts a missing one as wrong): {legend}."
+        )
+    for warning in table.get("warnings", []):
+        lines.append(f"Warning: {warning}.")
     return "\n".join(lines) + "\n"

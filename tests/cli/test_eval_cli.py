@@ -74,12 +74,17 @@ def test_eval_then_resume_then_compare(tmp_path: Path) -> None:
 
 
 def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = tmp_path / "done"
+    done.mkdir()
+    summary = {"model": "m", "benchmarks": {"demo": {"accuracy": 0.5}}}
+    (done / "summary.json").write_text(json.dumps(summary))
     cases = [
         ["eval", "-b", "demo"],  # no model
         ["eval", "-m", "tiny-random-qwen2", "-b", "medqq", "--out", str(tmp_path / "a")],
         ["eval", "-m", "x", "--judge-url", "http://127.0.0.1:9/v1"],  # judge model missing
         ["eval", "-m", "tiny-random-qwen2", "--samples", "3", "--out", str(tmp_path / "b")],
         ["compare", str(tmp_path)],
+        ["compare", str(done), "--metrics", "acuracy"],
     ]
     for args in cases:
         result = runner.invoke(_app(), args)
@@ -87,6 +92,7 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         lines = [x for x in _plain(result.stderr).splitlines() if x.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:"), (args, result.stderr)
         assert "Traceback" not in result.output
+    assert "unknown metric 'acuracy'; the runs have: accuracy" in result.stderr
 
 
 def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tmp_path: Path, monkeypatch) -> None:

@@ -191,11 +191,11 @@ def test_compare_table_with_delta_and_paper_reference(tmp_path: Path) -> None:
     )
     assert acc["values"] == {"before": 0.40, "after": 0.45}
     refs = {r["reference"]: r["value"] for r in table["rows"] if r.get("reference")}
-    assert refs["Clinical-R1-3B"] == pytest.approx(0.5307)
+    assert refs["Clinical-R1-3B (cold start + CRPO)"] == pytest.approx(0.5307)
     assert refs["Qwen2.5-3B-Instruct CoT"] == pytest.approx(0.4195)
     md = render_markdown(table)
     assert "| medqa | accuracy (%) | 40.00 | 45.00 | +5.00 |" in md
-    assert "↳ paper: Clinical-R1-3B accuracy (%)" in md
+    assert "↳ paper: Clinical-R1-3B (cold start + CRPO) accuracy (%) (boxed)" in md
     assert "| demo | accuracy (%) | 20.00 | – |" in md  # missing in one run
     only = compare_tables([before], metrics=["faithfulness"], reference=False)
     assert {r["metric"] for r in only["rows"]} == {"faithfulness"}
@@ -204,3 +204,64 @@ def test_compare_table_with_delta_and_paper_reference(tmp_path: Path) -> None:
 def test_compare_refuses_a_folder_without_summary(tmp_path: Path) -> None:
     with pytest.raises(CompareError, match=r"no summary\.json"):
         compare_tables([tmp_path])
+
+
+def test_compare_carries_every_paper_row_with_how_it_was_read(tmp_path: Path) -> None:
+    run = _summary(tmp_path, "run", {"medqa": 0.4, "medmcqa": 0.4, "medxpertqa": 0.1})
+    refs = {
+        (r["benchmark"], r["reference"]): (r["value"], r["extraction"])
+        for r in compare_tables([run])["rows"]
+        if r.get("reference")
+    }
+    expected = {
+        "Qwen2.5-3B-Instruct CoT": ((41.95, 46.78, 10.51), "judged"),
+        "GRPO-3B": ((50.35, 49.87, 12.64), "boxed"),
+        "CRPO-3B": ((52.41, 55.13, 14.88), "boxed"),
+        "cold start + GRPO-3B": ((51.07, 48.86, 12.64), "boxed"),
+        "Clinical-R1-3B (cold start + CRPO)": ((53.07, 58.10, 16.14), "boxed"),
+    }
+    assert len(refs) == 15
+    for model, (accs, how) in expected.items():
+        for bench, acc in zip(("medqa", "medmcqa", "medxpertqa"), accs, strict=True):
+            assert refs[(bench, model)] == (pytest.approx(acc / 100), how)
+    md = render_markdown(compare_tables([run]))
+    assert "↳ paper: Qwen2.5-3B-Instruct CoT accuracy (%) (judged)" in md
+    assert "judged: the answer letter read by an LLM" in md and "not measured by clinr1" in md
+
+
+def test_compare_shows_reference_rows_only_for_benchmarks_in_the_runs(tmp_path: Path) -> None:
+    demo = _summary(tmp_path, "demo", {"demo": 0.5})
+    table = compare_tables([demo])
+    assert not [r for r in table["rows"] if r.get("reference")]
+    md = render_markdown(table)
+    assert "paper" not in md.lower() and "reference rows" not in md.lower()
+    medqa = _summary(tmp_path, "medqa", {"medqa": 0.5})
+    benches = {r["benchmark"] for r in compare_tables([medqa])["rows"] if r.get("reference")}
+    assert benches == {"medqa"}
+
+
+def test_compare_rejects_unknown_metric_names(tmp_path: Path) -> None:
+    run = _summary(tmp_path, "run", {"medqa": 0.5})
+    with pytest.raises(CompareError, match=r"unknown metric 'faithfulnes'; the runs have: .*acc"):
+        compare_tables([run], metrics=["accuracy", "faithfulnes"])
+    # A metric clinr1 knows that these runs lack (no judge) is not an error.
+    assert compare_tables([run], metrics=["judge/faithfulness"], reference=False)["rows"] == []
+
+
+def test_compare_warns_when_runs_differ_in_settings(tmp_path: Path) -> None:
+    a = _summary(tmp_path, "a", {"medqa": 0.5})
+    b = _summary(tmp_path, "b", {"medqa": 0.6})
+    for folder, temperature, n, origin in ((a, 0.0, 10, "x.jsonl"), (b, 0.6, 8, "y.jsonl")):
+        summary = json.loads((folder / "summary.json").read_text())
+        summary["settings"] = {"temperature": temperature, "max_new_tokens": 512, "samples": 1}
+        summary["benchmarks"]["medqa"]["n_items"] = n
+        summary["data"] = {"medqa": {"origin": origin}}
+        (folder / "summary.json").write_text(json.dumps(summary))
+    table = compare_tables([a, b])
+    assert table["warnings"] == [
+        "the runs differ in temperature (a: 0.0, b: 0.6)",
+        "the runs differ in medqa items (a: 10, b: 8)",
+        "the runs differ in medqa data (a: x.jsonl, b: y.jsonl)",
+    ]
+    assert "Warning: the runs differ in temperature (a: 0.0, b: 0.6)." in render_markdown(table)
+    assert compare_tables([a, a], labels=["x", "y"])["warnings"] == []
