@@ -58,7 +58,7 @@ def load_train_items(recipe: Recipe) -> list:
 
     if recipe.data.train is None:
         raise TrainError("data.train is missing: name the training set (e.g. name: medqa)")
-    result = load_items(recipe.data.train)
+    result = load_items(recipe.data.train, key="data.train")
     print(result.summary(), flush=True)
     if not result.items:
         raise TrainError(f"data.train ({recipe.data.train.name}) gave no usable items")
