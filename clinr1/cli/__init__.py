@@ -14,11 +14,11 @@ import typer
 
 from clinr1.cli.bench import bench
 from clinr1.cli.chat import chat, export
+from clinr1.cli.command import Command
 from clinr1.cli.data import data_app
 from clinr1.cli.demo import demo
 from clinr1.cli.distill import distill
 from clinr1.cli.evaluate import compare, eval_
-from clinr1.cli.help import Command
 from clinr1.cli.recipe import validate
 from clinr1.cli.score import score
 from clinr1.cli.train import sft, train

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinr1.cli.help import Command
+from clinr1.cli.command import Command
 from clinr1.cli.recipe import error
 
 if TYPE_CHECKING:

@@ -35,4 +35,8 @@ def demo(
     except RecipeError as e:
         raise recipe_failure(e) from None
     except KeyboardInterrupt:
-        raise fail("interrupted: run `clinr1 demo` again to resume", 130) from None
+        raise fail(
+            f"interrupted: the stages finished in {out} are kept; run `clinr1 demo` again to "
+            "resume from them",
+            130,
+        ) from None

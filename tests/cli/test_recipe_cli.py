@@ -151,3 +151,20 @@ def test_load_in_4bit_is_spelled_the_same_in_eval_and_chat() -> None:
             if param.name == "load_in_4bit":
                 flags[name] = (*param.opts, *param.secondary_opts)
     assert flags["eval"] == flags["chat"] == ("--load-in-4bit", "--no-load-in-4bit")
+
+
+def test_ctrl_c_in_any_command_says_what_was_kept(monkeypatch, tmp_path: Path) -> None:
+    import clinr1.data
+    import clinr1.export
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(clinr1.data, "load_items", ctrl_c)
+    preview = runner.invoke(app, ["data", "preview", "demo"])
+    assert preview.exit_code == 130
+    assert preview.stderr.strip() == "interrupted: nothing was written; run the same command again"
+    monkeypatch.setattr(clinr1.export, "export", ctrl_c)
+    export = runner.invoke(app, ["export", "--adapter", str(tmp_path), "--to", "lora"])
+    assert export.exit_code == 130
+    assert "partial export; run the same command again with --overwrite" in export.stderr

@@ -1,4 +1,4 @@
-"""``--help`` that reads at 80 columns: plain layout and short, consistent metavars.
+"""What every ``clinr1`` command shares: ``--help`` that reads at 80 columns, and a word on Ctrl-C.
 
 Typer's rich help puts every option in a five-column table that, at 80 columns, cuts names and
 defaults with "…" and wraps descriptions at a few words; the app therefore uses the plain layout
@@ -6,12 +6,19 @@ defaults with "…" and wraps descriptions at a few words; the app therefore use
 option without its own metavar a short one: by name where the name says what it is (``--out
 PATH``, ``--model MODEL``, ``--judge-url URL``), else by type (``N`` for integers, ``X`` for
 numbers, ``PATH``, ``TEXT``) instead of Typer's ``<int range>`` and ``<list[str]>``.
+
+A command that is stopped with Ctrl-C ends with one line saying what was kept and how to go on,
+and exit code 130. The long commands say it themselves (``train``: which checkpoint; ``eval``:
+how many completions; ``distill``: its summary); for the others :class:`Command` says it from
+:data:`INTERRUPTED`, instead of exiting without a word.
 """
 
 from __future__ import annotations
 
 import typer
 import typer.core
+
+from clinr1.cli.recipe import fail
 
 # Option name -> metavar, where the name says more than the type.
 METAVARS: dict[str, str] = {
@@ -49,6 +56,18 @@ METAVARS: dict[str, str] = {
 }
 
 
+# What a Ctrl-C leaves behind, for the commands that do not say it themselves.
+INTERRUPTED: dict[str, str] = {
+    "bench": "nothing is kept (the report is written once every engine has run); run the same "
+    "command again",
+    "export": "the output folder may hold a partial export; run the same command again with "
+    "--overwrite",
+    "export-verl": "the parquet file may be partial; run the same command again",
+    "chat": "the conversation is not kept unless it was saved with /save",
+}
+_NOTHING = "nothing was written; run the same command again"
+
+
 def short_metavar(param: typer.core.TyperOption) -> str:
     """The metavar an option gets when it has none of its own."""
     if param.name in METAVARS:
@@ -67,7 +86,8 @@ def short_metavar(param: typer.core.TyperOption) -> str:
 
 
 class Command(typer.core.TyperCommand):
-    """A Typer command whose options all have short metavars (see :func:`short_metavar`)."""
+    """A Typer command whose options all have short metavars (see :func:`short_metavar`) and
+    whose Ctrl-C ends in one line (see :data:`INTERRUPTED`)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -78,3 +98,10 @@ class Command(typer.core.TyperCommand):
                 and param.metavar is None
             ):
                 param.metavar = short_metavar(param)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            note = INTERRUPTED.get(self.name or "", _NOTHING)
+            raise fail(f"interrupted: {note}", 130) from None
