@@ -104,6 +104,13 @@ def load_model(
     adapter = adapter or cfg.adapter
     if adapter and not (Path(adapter) / "adapter_config.json").is_file():
         raise EngineError(f"adapter {adapter!r} is not a LoRA folder (no adapter_config.json)")
+    from clinr1.data.loading import missing_local_folder
+
+    if missing_local_folder(cfg.name_or_path):  # else it is tried on the hub, ~50 s offline
+        raise EngineError(
+            f"no such model folder or file: {cfg.name_or_path} (model.name_or_path); a hub id is "
+            "OWNER/NAME"
+        )
     loader = _load_unsloth if engine == "unsloth" else _load_hf
     model, tokenizer = loader(cfg, trainable=trainable, adapter=adapter, seed=seed)
     if tokenizer.pad_token is None:

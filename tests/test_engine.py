@@ -41,7 +41,20 @@ def test_full_finetune_when_lora_is_none() -> None:
 
 
 def test_unknown_model_and_bad_adapter_are_one_line_errors(tmp_path) -> None:
-    with pytest.raises(EngineError, match="could not load model"):
+    with pytest.raises(EngineError, match="could not load model 'no-such-org/no-such-model'"):
+        load_model(tiny().model_copy(update={"name_or_path": "no-such-org/no-such-model"}))
+    with pytest.raises(EngineError, match="no such model folder or file"):
         load_model(tiny().model_copy(update={"name_or_path": str(tmp_path / "missing")}))
     with pytest.raises(EngineError, match="not a LoRA folder"):
         load_model(tiny(), adapter=str(tmp_path))
+
+
+def test_a_missing_local_model_folder_is_one_line_not_a_hub_download(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without this check transformers tries "outputs/sft" on the hub: ~50 s offline.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outputs").mkdir()
+    for name in ("outputs/sft", "./sft", str(tmp_path / "models" / "m")):
+        with pytest.raises(EngineError, match=r"no such model folder or file: .*a hub id is"):
+            load_model(ModelConfig(name_or_path=name, engine="hf", load_in_4bit=False))
