@@ -158,6 +158,12 @@ class Progress:
             self._rich.stop()
             self._rich = None
 
+    def set_total(self, total: int | None) -> None:
+        """The number of units, once known."""
+        self.total = total
+        if self._rich is not None:
+            self._rich.update(self._task, total=total)
+
     @property
     def is_bar(self) -> bool:
         """Whether a bar is drawn (a terminal) rather than lines."""

@@ -235,19 +235,24 @@ the exit code is 1 when no item got an answer. See docs/distill.md.
         err=True,
     )
 
-    from rich.console import Console
-    from rich.progress import Progress
+    from clinr1.console import Progress
 
-    console = Console(stderr=True)
+    progress = Progress("distilling", None, unit="items", every=30)
+    kept = 0
+
+    def advance(result) -> None:
+        nonlocal kept
+        kept += bool(result.records)
+        progress.update(progress.done + 1, note=f"{kept} kept")
+
     try:
-        with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
-            task = bar.add_task("distilling", total=None)
+        with progress:
             summary = run_distill(
                 loaded.items,
                 out,
                 settings,
-                on_start=lambda n: bar.update(task, total=n),
-                on_result=lambda _: bar.advance(task),
+                on_start=progress.set_total,
+                on_result=advance,
             )
     except DistillError as e:
         raise error(str(e)) from None

@@ -83,5 +83,8 @@ def test_a_teacher_that_is_down_fails_the_command_with_the_first_error(tmp_path:
     assert result.exit_code == 1, result.output
     assert "2 tried: 0 kept, 0 all rejected, 2 failed" in result.stderr
     assert "first error: " in result.stderr
+    # Progress in a log: a line with the ETA (a bar on a terminal).
+    assert "distilling: 2/2 items (100%), 0:00:0" in result.stderr
+    assert "eta 0:00:00, 0 kept" in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: the teacher answered none of the 2 items tried")
