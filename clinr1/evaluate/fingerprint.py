@@ -106,7 +106,8 @@ def hub_revision(repo_id: str) -> str | None:
 
 
 def model_fingerprint(name_or_path: str) -> str:
-    """What the model is: its weights' hash when local, else ``hub:NAME[@COMMIT]``."""
+    """What the model is: its weights' hash when local, ``hub:NAME@COMMIT`` when the hub cache
+    has a snapshot, else ``name:NAME``."""
     from clinr1.config import TINY_MODEL
 
     if name_or_path == TINY_MODEL:
@@ -117,4 +118,4 @@ def model_fingerprint(name_or_path: str) -> str:
     if local is not None:
         return local
     revision = hub_revision(name_or_path)
-    return f"hub:{name_or_path}" + (f"@{revision}" if revision else "")
+    return f"hub:{name_or_path}@{revision}" if revision else f"name:{name_or_path}"

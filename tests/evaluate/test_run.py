@@ -298,7 +298,7 @@ def test_weights_fingerprint_is_cached_by_size_and_mtime(tmp_path: Path, monkeyp
     assert fingerprint.weights_fingerprint(folder) == first and reads == []  # from the cache
     _adapter(folder, 2.0)
     assert fingerprint.weights_fingerprint(folder) != first and len(reads) == 1
-    assert fingerprint.model_fingerprint("Org/not-in-the-cache") == "hub:Org/not-in-the-cache"
+    assert fingerprint.model_fingerprint("Org/not-in-the-cache") == "name:Org/not-in-the-cache"
 
 
 def test_a_failed_eval_leaves_no_run_file_to_block_the_fixed_command(tmp_path: Path) -> None:
@@ -317,3 +317,18 @@ def test_a_failed_eval_leaves_no_run_file_to_block_the_fixed_command(tmp_path: P
     fixed = run_eval(TINY, benchmarks=["demo"], out=str(out), limit=1, generator=Scripted({}))
     assert fixed["generated_this_run"] == {"demo": 1}
     assert json.loads((out / "run.json").read_text())["pinned"]["model"] == TINY_MODEL
+
+
+def test_a_hub_model_is_pinned_by_its_cached_snapshot(tmp_path: Path, monkeypatch) -> None:
+    from huggingface_hub import constants
+
+    from clinr1.evaluate.fingerprint import model_fingerprint
+
+    repo = tmp_path / "models--Org--model"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd" * 5)
+    snapshot = repo / "snapshots" / ("0123abcd" * 5)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    assert model_fingerprint("Org/model") == "hub:Org/model@" + "0123abcd" * 5
