@@ -759,14 +759,24 @@ def run_bench(
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
         raise BenchError(f"unknown engine {', '.join(unknown)!r}; valid: {', '.join(ENGINES)}")
+    from clinr1.engine import EngineError
+    from clinr1.tiny import resolve_model
+
     child_overrides = list(overrides)
     model_path = None
-    if random_init:
-        echo(f"building {recipe.model.name_or_path} with random weights ...")
-        t0 = time.perf_counter()
-        model_path = random_model_path(recipe.model.name_or_path, recipe.model.dtype)
-        echo(f"random model in {model_path} ({time.perf_counter() - t0:.0f} s)")
-        child_overrides.append(f"model.name_or_path={model_path}")
+    m = recipe.model
+    spec = str(Path(m.name_or_path) / m.gguf_file) if m.gguf_file else m.name_or_path
+    try:
+        if random_init:
+            echo(f"building {spec} with random weights ...")
+            t0 = time.perf_counter()
+            model_path = random_model_path(spec, m.dtype)
+            echo(f"random model in {model_path} ({time.perf_counter() - t0:.0f} s)")
+            child_overrides += [f"model.name_or_path={model_path}", "model.gguf_file=null"]
+        else:  # a named model or a GGUF is built here once, before any engine is timed
+            resolve_model(m.name_or_path, m.gguf_file)
+    except EngineError as e:  # a GGUF transformers cannot read, a missing weights package
+        raise BenchError(str(e)) from None
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="clinr1-bench-") as tmp:
         for engine in engines:

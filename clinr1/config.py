@@ -56,7 +56,10 @@ class LoraConfig(_Section):
 
 
 class ModelConfig(_Section):
+    # A hub id, a local folder, a .gguf file or tiny-random-qwen2; a GGUF is converted once
+    # into a cached folder (clinr1.gguf).
     name_or_path: str = "Qwen/Qwen2.5-3B-Instruct"
+    gguf_file: str | None = None  # a .gguf file inside the local folder name_or_path
     engine: Literal["auto", "unsloth", "hf"] = "auto"
     load_in_4bit: bool = True
     max_seq_length: int = Field(default=2048, ge=64)

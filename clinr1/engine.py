@@ -123,7 +123,7 @@ def _load_unsloth(cfg: ModelConfig, *, trainable: bool, adapter: str | None, see
     from unsloth import FastLanguageModel
 
     cuda = cuda_available()
-    name = resolve_model(cfg.name_or_path)
+    name = resolve_model(cfg.name_or_path, cfg.gguf_file)
     fast_inference = cfg.fast_inference and importlib.util.find_spec("vllm") is not None
     kwargs: dict[str, Any] = dict(
         model_name=name,
@@ -167,7 +167,7 @@ def _load_hf(cfg: ModelConfig, *, trainable: bool, adapter: str | None, seed: in
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cuda = cuda_available()
-    name = resolve_model(cfg.name_or_path)
+    name = resolve_model(cfg.name_or_path, cfg.gguf_file)
     dtype = _torch_dtype(cfg.dtype, cuda)
     kwargs: dict[str, Any] = dict(dtype=dtype, trust_remote_code=cfg.trust_remote_code)
     if cfg.load_in_4bit:

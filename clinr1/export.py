@@ -109,7 +109,10 @@ def read_adapter(path: str | Path, base: str | None = None) -> Adapter:
             except ValueError:
                 run = None
             break
-    recipe_base = ((run or {}).get("recipe") or {}).get("model", {}).get("name_or_path")
+    recipe_model = ((run or {}).get("recipe") or {}).get("model") or {}
+    recipe_base = recipe_model.get("name_or_path")
+    if recipe_base and recipe_model.get("gguf_file"):  # a folder + the GGUF file in it
+        recipe_base = str(Path(recipe_base) / recipe_model["gguf_file"])
     chosen = base or recipe_base or config.get("base_model_name_or_path")
     if not chosen:
         raise ExportError(f"{config_path} names no base model; pass --base MODEL")

@@ -182,8 +182,14 @@ def tiny_model_path() -> Path:
     return target
 
 
-def resolve_model(name_or_path: str) -> str:
-    """Map the ``tiny-random-qwen2`` spec to its built folder; other names pass through."""
-    if name_or_path == TINY_MODEL:
+def resolve_model(name_or_path: str, gguf_file: str | None = None) -> str:
+    """The local folder of ``tiny-random-qwen2`` or a GGUF file; other names pass through.
+
+    ``tiny-random-qwen2`` is built here; a ``.gguf`` path, or a folder with ``gguf_file``, is
+    converted once by :mod:`clinr1.gguf` (a ``GGUFError`` when it cannot be).
+    """
+    if name_or_path == TINY_MODEL and not gguf_file:
         return str(tiny_model_path())
-    return name_or_path
+    from clinr1.gguf import resolve_gguf
+
+    return resolve_gguf(name_or_path, gguf_file) or name_or_path

@@ -189,7 +189,7 @@ class VLLMGenerator:
         self.sampling = sampling
         self.lora = None
         kwargs: dict[str, Any] = dict(
-            model=resolve_model(cfg.name_or_path),
+            model=resolve_model(cfg.name_or_path, cfg.gguf_file),
             max_model_len=cfg.max_seq_length,
             gpu_memory_utilization=cfg.gpu_memory_utilization,
             seed=sampling.seed,
