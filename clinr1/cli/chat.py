@@ -34,8 +34,8 @@ def chat(
         typer.Option(
             "--model",
             "-m",
-            help="Hub id or local folder (tiny-random-qwen2 for a CPU try). Default: the "
-            "adapter's base model, else Qwen/Qwen2.5-3B-Instruct.",
+            help="Hub id, local folder or .gguf file (smollm2-135m-instruct for a CPU try). "
+            "Default: the adapter's base model, else Qwen/Qwen2.5-3B-Instruct.",
         ),
     ] = None,
     adapter: Annotated[

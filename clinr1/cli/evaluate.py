@@ -26,8 +26,9 @@ def eval_(
         typer.Option(
             "--model",
             "-m",
-            help="Hub id or local folder of the model (tiny-random-qwen2 for a CPU smoke run). "
-            "Default: the recipe's model.name_or_path.",
+            help="Hub id, local folder or .gguf file of the model (tiny-random-qwen2 for a CPU "
+            "smoke run, smollm2-135m-instruct for a real one). Default: the recipe's "
+            "model.name_or_path.",
         ),
     ] = None,
     benchmark: Annotated[
