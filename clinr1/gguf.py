@@ -1,11 +1,12 @@
 """GGUF files (llama.cpp, Ollama) as a model source: converted once into a Hugging Face folder.
 
-``model.name_or_path`` (or ``--model``) may be a ``.gguf`` file, or a folder with
-``model.gguf_file`` naming the file in it. transformers reads the file with the ``gguf`` package
-and dequantises it into an ordinary ``*ForCausalLM``; :func:`converted_model_path` saves that
-model and its tokenizer into ``$CLINR1_CACHE/gguf/<sha256 of the file>`` (built once,
-atomically; ``clinr1_gguf.json`` there names the source), and every engine, ``eval``, ``chat``,
-``export`` and ``bench`` loads the folder like any local model. Two things are set right on the way:
+``model.name_or_path`` (or ``--model``) may be a ``.gguf`` file (or an Ollama blob, a GGUF file
+without the suffix), or a folder with ``model.gguf_file`` naming the file in it. transformers
+reads the file with the ``gguf`` package and dequantises it into an ordinary ``*ForCausalLM``;
+:func:`converted_model_path` saves that model and its tokenizer into
+``$CLINR1_CACHE/gguf/<sha256 of the file>`` (built once, atomically; ``clinr1_gguf.json`` there
+names the source), and every engine, ``eval``, ``chat``, ``export`` and ``bench`` loads the
+folder like any local model. Two things are set right on the way:
 
 * the special tokens, from the file's own metadata: transformers 5.17 reads a BPE (``gpt2``)
   GGUF tokenizer with BOS and EOS swapped (SmolLM2's EOS comes out as ``<|im_start|>``), so
@@ -44,6 +45,7 @@ SUFFIX = ".gguf"
 # Bump when the conversion below changes, so cached folders are rebuilt.
 _BUILD_VERSION = 2
 _MARKER = "clinr1_gguf.json"
+_MAGIC = b"GGUF"  # every GGUF file starts with these bytes
 # Metadata keys of the special tokens, and the tokenizer attribute each one sets.
 _SPECIAL = {
     "bos_token": "tokenizer.ggml.bos_token_id",
@@ -99,8 +101,18 @@ class GGUFInfo:
 
 
 def is_gguf(name_or_path: str) -> bool:
-    """Whether ``name_or_path`` names a GGUF file (by its suffix)."""
-    return name_or_path.lower().endswith(SUFFIX)
+    """Whether ``name_or_path`` names a GGUF file: by its suffix, or, for a file without it (an
+    Ollama blob, ``~/.ollama/models/blobs/sha256-...``), by its first four bytes."""
+    if name_or_path.lower().endswith(SUFFIX):
+        return True
+    path = Path(name_or_path).expanduser()
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == _MAGIC
+    except OSError:
+        return False
 
 
 def packaged_gguf(name: str) -> Path:

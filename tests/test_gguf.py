@@ -121,6 +121,15 @@ def test_other_names_pass_through() -> None:
     assert gguf.is_gguf("x/Model.Q4_K_M.GGUF") and not gguf.is_gguf("x/model.safetensors")
 
 
+def test_a_gguf_without_the_suffix_is_known_by_its_first_bytes(tmp_path: Path) -> None:
+    blob = write_gguf(tmp_path / "sha256-0123abcd", "gptneox")  # how Ollama stores its models
+    (tmp_path / "notes").write_text("GGU")
+    assert gguf.is_gguf(str(blob))
+    assert not gguf.is_gguf(str(tmp_path / "notes")) and not gguf.is_gguf(str(tmp_path))
+    with pytest.raises(gguf.GGUFError, match="sha256-0123abcd: GGUF architecture 'gptneox'"):
+        resolve_model(str(blob))
+
+
 @pytest.mark.parametrize(
     ("weights", "dtype"),
     [
