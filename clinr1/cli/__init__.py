@@ -73,20 +73,23 @@ def options(
     quiet_libraries(verbose)
 
 
-app.command(cls=Command)(version)
-app.command(cls=Command)(validate)
-app.command(cls=Command)(train)
-app.command(cls=Command)(sft)
-app.command(cls=Command)(score)
-app.command("eval", cls=Command)(eval_)
-app.command(cls=Command)(compare)
-app.command(cls=Command)(chat)
-app.command(cls=Command)(export)
-app.command(cls=Command)(distill)
-app.command(cls=Command)(demo)
-app.command(cls=Command)(bench)
-data_app.command("export-verl", cls=Command)(export_verl)
-app.add_typer(data_app, name="data")
+# One line each in `clinr1 --help` (the docstrings' first sentences are cut at 80 columns).
+app.command(cls=Command, short_help="Versions of clinr1 and its stack; CUDA yes or no.")(version)
+app.command(cls=Command, short_help="Check a recipe and print it resolved.")(validate)
+app.command(cls=Command, short_help="CRPO or GRPO training from a recipe.")(train)
+app.command(cls=Command, short_help="Cold-start SFT on reasoning traces.")(sft)
+app.command(cls=Command, short_help="The CRPO rewards of completions.")(score)
+app.command("eval", cls=Command, short_help="Evaluate a model on medical QA, resumably.")(eval_)
+app.command(cls=Command, short_help="Compare evaluation runs, with the paper's numbers.")(compare)
+app.command(cls=Command, short_help="Talk to a model, in the terminal or --web.")(chat)
+app.command(cls=Command, short_help="Ship an adapter: LoRA, merged, GGUF, hub.")(export)
+app.command(cls=Command, short_help="Cold-start traces from a teacher, verified.")(distill)
+app.command(cls=Command, short_help="The whole method offline on a CPU.")(demo)
+app.command(cls=Command, short_help="Seconds per CRPO step and memory, per engine.")(bench)
+data_app.command("export-verl", cls=Command, short_help="A dataset as verl's RL parquet.")(
+    export_verl
+)
+app.add_typer(data_app, name="data", short_help="Datasets in clinr1's item schema.")
 
 
 def main() -> None:  # pragma: no cover - console entry point
