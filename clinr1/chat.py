@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from clinr1.items import LETTERS, Item
 from clinr1.prompts import format_question, system_prompt
-from clinr1.rewards.parse import _TAG_RES, BOX_RE, box_letter, parse
+from clinr1.rewards.parse import BOX_RE, box_letter, parse, tag_pattern
 
 DISCLAIMER = "research model: not for clinical use, diagnosis or treatment decisions"
 COMMANDS = "/case  /reset  /save FILE  /exit"
@@ -214,7 +214,7 @@ def pieces(text: str, template: str = "crpo") -> list[Piece]:
         if end > start:
             out.append(Piece("text", section, text[start:end]))
 
-    tag_re = _TAG_RES.get(template)
+    tag_re = tag_pattern(template)
     for m in tag_re.finditer(text) if tag_re else ():
         plain(m.start())
         closing, tag = bool(m.group(1)), m.group(2).lower()

@@ -21,14 +21,7 @@ from clinr1.rewards.comprehensiveness import Comprehensiveness
 from clinr1.rewards.extract import extract_answer
 from clinr1.rewards.faithfulness import Faithfulness
 from clinr1.rewards.format import Format
-from clinr1.rewards.score import DEFAULT_WEIGHTS, OBJECTIVES, score_completion
-
-REWARDS: dict[str, type[Reward]] = {
-    "accuracy": Accuracy,
-    "format": Format,
-    "faithfulness": Faithfulness,
-    "comprehensiveness": Comprehensiveness,
-}
+from clinr1.rewards.score import DEFAULT_WEIGHTS, OBJECTIVES, REWARDS, score_completion
 
 # Ready-made instances for the default template, usable directly as TRL reward functions.
 accuracy = Accuracy()
@@ -59,9 +52,10 @@ def build_rewards(
     """A recipe's ``rewards:`` list as TRL's ``reward_funcs`` and ``reward_weights``.
 
     Each spec is a mapping or an object with ``name``, optional ``weight`` (default: the
-    name's :data:`DEFAULT_WEIGHTS` entry) and optional ``params`` (keyword arguments of the
-    reward class; ``template`` there overrides the argument). Raises ``ValueError`` for an
-    unknown name (listing the valid ones), a repeated name, a bad weight or bad params.
+    reward's ``default_weight``, as in :data:`DEFAULT_WEIGHTS`) and optional ``params``
+    (keyword arguments of the reward class; ``template`` there overrides the argument). Raises
+    ``ValueError`` for an unknown name (listing the valid ones), a repeated name, a bad weight
+    or bad params.
     """
     check_template(template)
     funcs: list[Callable[..., list[float]]] = []
@@ -74,7 +68,7 @@ def build_rewards(
         if any(f.__name__ == reward.__name__ for f in funcs):
             raise ValueError(f"reward {name!r} is listed twice")
         weight = _field(spec, "weight")
-        weight = DEFAULT_WEIGHTS.get(reward.name, 1.0) if weight is None else weight
+        weight = reward.default_weight if weight is None else weight
         try:
             weight = float(weight)
         except (TypeError, ValueError):

@@ -6,7 +6,7 @@ does not, so that the policy learns the one answer form it is asked for.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from clinr1.rewards.base import ItemView, Reward
 from clinr1.rewards.parse import gold_letter, parse, strict_answer
@@ -28,6 +28,7 @@ class Accuracy(Reward):
     """
 
     name = "accuracy"
+    default_weight: ClassVar[float] = 10.0  # the paper's k
 
     def details(self, text: str, item: ItemView) -> dict[str, Any]:
         options = dict(item.options)

@@ -58,6 +58,8 @@ class Reward:
     """Base of the CRPO rewards; see the subclasses for each formula."""
 
     name: ClassVar[str] = ""
+    # The weight a recipe entry without ``weight`` gets; the registry derives DEFAULT_WEIGHTS.
+    default_weight: ClassVar[float] = 1.0
     low: ClassVar[float] = 0.0
     high: ClassVar[float] = 1.0
 

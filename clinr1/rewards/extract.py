@@ -97,6 +97,25 @@ def _candidates(text: str) -> Iterator[str | None]:
             yield span
 
 
+def stated_answer(text: str, options: Any) -> str | None:
+    """The letter ``text`` states in words, without a box: "Final answer: D", "Answer: D", "the
+    answer is D" (rules 3-5 of the module docstring, the option's text accepted too: "the answer
+    is yes"); ``None`` when it states none.
+
+    >>> stated_answer("So the answer is (D), not C.", {"C": "x", "D": "y"})
+    'D'
+    """
+    try:
+        opts = dict(options_key(options))
+        for label in (_FINAL_RE, _LABEL_RE, _ANSWER_IS_RE):
+            span = _after_last(label, text)
+            if span is not None and (letter := _letter(span, opts, True)) is not None:
+                return letter
+    except Exception:  # never raises on model output
+        return None
+    return None
+
+
 def extract_answer(text: Any, options: Any, *, match_text: bool = False) -> str | None:
     """The letter an evaluation reads from ``text`` (see the module docstring), or ``None``."""
     try:

@@ -2,7 +2,7 @@ r"""The format reward: does the completion follow its template's structure?"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from clinr1.rewards.base import ItemView, Reward
 from clinr1.rewards.parse import WORD_RE, parse
@@ -30,6 +30,7 @@ class Format(Reward):
     """
 
     name = "format"
+    default_weight: ClassVar[float] = 0.0  # logged, not optimised
 
     def __init__(self, template: str = "crpo", *, max_outside_words: int = 3) -> None:
         super().__init__(template)

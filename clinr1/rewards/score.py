@@ -1,4 +1,8 @@
-"""Score one completion with the whole suite: what ``clinr1 score`` prints and evaluation reuses."""
+"""Score one completion with the whole suite: what ``clinr1 score`` prints and evaluation reuses.
+
+The registry lives here: :data:`REWARDS` maps each objective's name to its class, and every
+list of names and default weights is derived from it.
+"""
 
 from __future__ import annotations
 
@@ -13,25 +17,18 @@ from clinr1.rewards.extract import extract_answer
 from clinr1.rewards.faithfulness import Faithfulness
 from clinr1.rewards.format import Format
 
-OBJECTIVES = ("accuracy", "format", "faithfulness", "comprehensiveness")
+REWARDS: dict[str, type[Reward]] = {
+    cls.name: cls for cls in (Accuracy, Format, Faithfulness, Comprehensiveness)
+}
+OBJECTIVES = tuple(REWARDS)
 # The paper's CRPO weights (accuracy k = 10, faithfulness 1, comprehensiveness 1: at most 12);
 # format is logged with weight 0 (the structure gate already sits inside the other two).
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "accuracy": 10.0,
-    "format": 0.0,
-    "faithfulness": 1.0,
-    "comprehensiveness": 1.0,
-}
+DEFAULT_WEIGHTS: dict[str, float] = {name: cls.default_weight for name, cls in REWARDS.items()}
 
 
 @lru_cache(maxsize=8)
 def _suite(template: str) -> tuple[Reward, ...]:
-    return (
-        Accuracy(template),
-        Format(template),
-        Faithfulness(template),
-        Comprehensiveness(template),
-    )
+    return tuple(cls(template) for cls in REWARDS.values())
 
 
 def score_completion(

@@ -47,8 +47,8 @@ ANALYSIS = (
 CHECK = (
     "Initially option E looked attractive because it is curative, but his age and comorbidities "
     "argue against it.\n"
-    "If this were myelofibrosis we would expect extensive fibrosis on the marrow and a large "
-    "spleen, and both are present.\n"
+    "If option D were right, this would be myelofibrosis and we would expect extensive fibrosis "
+    "on the marrow and a large spleen; both are present.\n"
     'To verify, option D is consistent with "A JAK 2 assay is positive" and the marrow fibrosis.\n'
 )
 CONCLUSION = (

@@ -40,9 +40,21 @@ def test_distractor_coverage(text: str, coverage: float) -> None:
 
 def test_templated_reasons_count_once() -> None:
     dx = FINDINGS + "".join(
-        f"Option {k}: not consistent with the findings of this case; ruled out.\n" for k in "ABCE"
+        f"Option {k}: this drug does not treat the underlying marrow disease; ruled out.\n"
+        for k in "ABCE"
     )
     assert subs(crpo(dx))["comprehensiveness/distractor_coverage"] == pytest.approx(1 / 4)
+    # a word or two changed per option is still one reason
+    varied = FINDINGS + "".join(
+        f"Option {k}: this drug does not treat the underlying {w} disease; ruled out.\n"
+        for k, w in zip("ABCE", ("marrow", "blood", "spleen", "bone"), strict=True)
+    )
+    assert subs(crpo(varied))["comprehensiveness/distractor_coverage"] == pytest.approx(1 / 4)
+    # a generic sentence with no reason in it is none
+    generic = FINDINGS + "".join(
+        f"Option {k}: not consistent with the findings of this case; ruled out.\n" for k in "ABCE"
+    )
+    assert subs(crpo(generic))["comprehensiveness/distractor_coverage"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -53,16 +65,24 @@ def test_templated_reasons_count_once() -> None:
         ("To verify, option D is consistent with the findings.", "verification", 0),  # no finding
         ('To verify, "A JAK 2 assay is positive" was rechecked.', "verification", 0),  # no option
         ("Verify. " * 50, "verification", 0),  # the keyword alone, repeated
-        # backward chaining: a hypothesis followed to the data
+        # backward chaining: a hypothesis (an option) followed to the data (a finding)
         (
-            "If this were myelofibrosis we would expect extensive fibrosis on the marrow.",
+            "If option D were right we would expect extensive fibrosis on the marrow.",
             "backward_chaining",
             1,
         ),
+        (
+            "If this were myelofibrosis we would expect extensive fibrosis on the marrow.",
+            "backward_chaining",
+            0,  # no option named
+        ),
+        ("If option D were right we would expect more.", "backward_chaining", 0),  # no finding
         ("We would expect more.", "backward_chaining", 0),  # no option, no finding
         # backtracking: revising a view of an option
         ("Initially option E looked attractive, but not at his age.", "backtracking", 1),
+        ("Wait, actually option B fits better than option E.", "backtracking", 1),  # two options
         ("Wait. Actually. Let me reconsider.", "backtracking", 0),  # no option
+        ("Wait, option E.", "backtracking", 0),  # an option, but no verdict changes
         # sub-goals: two distinct ordinal markers opening sentences of 4+ words
         ("First, list the key findings.\nThen, weigh each option.", "subgoal", 1),
         ("First, list the key findings.\nFirst, list the key findings.", "subgoal", 0),  # repeat

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from crpo_cases import (
     ANALYSIS,
@@ -93,7 +95,8 @@ def test_check_quotes(quotes: tuple[str, ...], grounded: int, fabricated: int) -
 def test_stem_copy_earns_nothing() -> None:
     whole = check_quotes((QUESTION,), QUESTION, "", ())
     assert whole.grounded == () and whole.fabricated == ()  # the whole stem: neutral
-    sentences = tuple(s for s in QUESTION.split(". ") if len(s.split()) >= 3)
+    pieces = re.split(r"\. |\n", QUESTION)
+    sentences = tuple(s for s in pieces if len(s.split()) >= 3)
     chunks = check_quotes(sentences, QUESTION, "", ())
     assert chunks.stem_copy  # the stem quoted in pieces
     text = crpo(" ".join(f'"{s}"' for s in sentences) + "\n" + ANALYSIS + CHECK, CONCLUSION)

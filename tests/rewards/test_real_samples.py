@@ -1,122 +1,81 @@
-"""The rewards on the real MedQA and MedMCQA samples in ../shared/data, with completions we write.
-
-Skipped when the samples are absent. Rows are converted to items here (not through the data
-adapters, which are tested on their own).
+"""The rewards on the 200 real rows of ../shared/data: the failures the v2 rewards were built to
+fix, each checked on every row it concerns. Skipped where the samples are absent; the same
+properties run on the package's own items in ``test_metamorphic.py``.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
+import random
 
 import pytest
+import reach
+from tricks import INVENTED
 
 from clinr1.rewards import extract_answer, score_completion
+from clinr1.rewards.reading import is_negative_stem
+from clinr1.traces import plan, render
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-REASONS = (
-    "its mechanism does not address the process these findings describe",
-    "the time course in this case argues against it",
-    "it would need a laboratory picture that this patient does not show",
-    "it is a second-line choice that is inappropriate before the first-line measure",
-    "the presentation lacks the features that usually define it",
-)
+pytestmark = pytest.mark.skipif(not reach.SHARED.is_dir(), reason="../shared/data is absent")
 
 
-def rows(name: str) -> list[dict]:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"sample {path} not present")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+def medqa() -> list:
+    return [i for i in reach.shared_items() if i.source == "medqa-shared"]
 
 
-def medqa_items() -> list[dict]:
-    return [
-        {"question": r["question"], "options": r["options"], "answer": r["answer_idx"]}
-        for r in rows("medqa_usmle_test_sample.jsonl")
-    ]
+def medmcqa() -> list:
+    return [i for i in reach.shared_items() if i.source == "medmcqa"]
 
 
-def medmcqa_items() -> list[dict]:
-    out = []
-    for r in rows("medmcqa_dev_sample.jsonl"):
-        options = {k: r[f"op{k.lower()}"] for k in "ABCD"}
-        out.append({"question": r["question"], "options": options, "answer": "ABCD"[r["cop"] - 1]})
-    return out
+def test_samples_are_all_read() -> None:
+    assert (len(medqa()), len(medmcqa())) == (100, 100)
 
 
-def findings(question: str, n: int = 3) -> list[str]:
-    """Verbatim spans of up to 6 words from the case's sentences (not its final question)."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n", question.strip()) if s]
-    body = sentences[:-1] or sentences
-    spans = []
-    for s in body:
-        words = s.split()
-        if len(words) >= 4:
-            spans.append(" ".join(words[:6]).rstrip(",;:."))
-    return [s.replace('"', "") for s in spans if '"' not in s][:n]
+def test_negative_stems_are_recognised() -> None:
+    """The 15 MedMCQA rows asking for the exception (EXCEPT, NOT, false) and no other."""
+    negative = [i for i in reach.shared_items() if is_negative_stem(i.question)]
+    assert len(negative) == 15
+    assert all(i.source == "medmcqa" for i in negative)
 
 
-def written(item: dict, letter: str | None = None, quotes: list[str] | None = None) -> str:
-    """A faithful, comprehensive crpo completion for ``item``, boxing ``letter``."""
-    gold = item["answer"]
-    letter = letter or gold
-    quotes = findings(item["question"]) if quotes is None else quotes
-    lines = ["Findings: " + ", ".join(f'"{q}"' for q in quotes) + "."]
-    lines.append("First, I summarise what the case establishes.")
-    lines.append("Then I weigh each option against those findings.")
-    for i, (k, text) in enumerate(item["options"].items()):
-        if k == gold:
-            lines.append(f"Option {k} ({text}): it explains the findings above; most likely.")
-        else:
-            lines.append(f"Option {k} ({text}): {REASONS[i % len(REASONS)]}; ruled out.")
-    lines.append(f'To verify, option {gold} is consistent with "{quotes[0]}".' if quotes else "")
-    conclusion = f"Given {quotes[0] if quotes else 'the case'}, option {gold} is the answer."
-    dx = "\n".join(lines)
-    return f"<dx>\n{dx}\n</dx>\n<conclusion>\n{conclusion} \\boxed{{{letter}}}\n</conclusion>"
+def test_choosing_the_exception_is_consistent_on_negative_stems() -> None:
+    for item in (i for i in medmcqa() if is_negative_stem(i.question)):
+        s = score_completion(render(plan(item, random.Random(0)), "letter"), item)
+        assert s["faithfulness/dx_favoured"] == item.answer, item.question
+        assert s["faithfulness/consistency"] == 1.0
+        assert s["comprehensiveness/distractor_coverage"] == 1.0
 
 
-def test_medqa_written_completions_score_high() -> None:
-    items = medqa_items()
-    totals = []
-    for item in items:
-        s = score_completion(written(item), item)
-        assert s["accuracy"] == 1.0 and s["format"] == 1.0, item["question"][:60]
-        assert s["extracted"] == item["answer"]
-        assert s["comprehensiveness/distractor_coverage"] == 1.0, item["question"][:60]
-        totals.append(s["total"])
-    assert sum(totals) / len(totals) > 11.5
+def test_wrong_letter_and_invented_quotes_cost() -> None:
+    for item in medqa()[:40]:
+        p = plan(item, random.Random(item.id))
+        honest = score_completion(render(p, "option"), item)
+        wrong = next(k for k in item.options if k != item.answer)
+        boxed_wrong = render(p, "option").replace(f"\\boxed{{{p.answer}}}", f"\\boxed{{{wrong}}}")
+        s = score_completion(boxed_wrong, item)
+        assert s["accuracy"] == 0.0 and s["total"] < honest["total"]
+        assert s["faithfulness/consistency"] < 1.0  # the <dx> argued for another option
+        text = render(p, "option")
+        for finding, invented in zip(p.findings, INVENTED, strict=False):
+            text = text.replace(f'"{finding}"', f'"{invented}"')
+        made_up = score_completion(text, item)
+        assert made_up["faithfulness"] < honest["faithfulness"]
+        assert made_up["faithfulness/fabricated_quotes"] >= 1
 
 
-def test_medqa_wrong_letter_and_fabrication() -> None:
-    for item in medqa_items()[:30]:
-        wrong = next(k for k in item["options"] if k != item["answer"])
-        honest = score_completion(written(item), item)
-        boxed_wrong = score_completion(written(item, letter=wrong), item)
-        made_up = [
-            "a markedly enlarged liver on palpation",
-            "teardrop cells on the smear",
-            "recurrent fevers since childhood in him",
-        ]
-        fabricated = score_completion(written(item, quotes=made_up), item)
-        assert boxed_wrong["accuracy"] == 0.0 and boxed_wrong["total"] < honest["total"]
-        assert fabricated["faithfulness"] < honest["faithfulness"]
-        assert fabricated["faithfulness/fabricated_quotes"] == 3
-
-
-def test_medmcqa_short_questions() -> None:
-    for item in medmcqa_items():
-        s = score_completion(written(item), item)
-        assert s["accuracy"] == 1.0
-        assert 0.0 <= s["faithfulness"] <= 1.0 and 0.0 <= s["comprehensiveness"] <= 1.0
-        assert s["faithfulness/fabricated_quotes"] == 0
+def test_short_stems_quoting_their_findings_are_grounded() -> None:
+    """MedMCQA stems of one sentence: two or three honest quotes are never taken for copying."""
+    for item in medmcqa():
+        p = plan(item, random.Random(item.id))
+        s = score_completion(render(p, "option"), item)
+        assert not s["faithfulness/stem_copy"], item.question
+        if p.findings:
+            assert s["faithfulness/grounding"] > 0, item.question
 
 
 def test_extraction_on_samples() -> None:
-    for item in medqa_items():
-        gold = item["answer"]
-        text = item["options"][gold]
-        assert extract_answer(f"The answer is ({gold}).", item["options"]) == gold
-        got = extract_answer(f"Final answer: {text}", item["options"], match_text=True)
-        assert got == gold, (text, item["options"])
+    for item in medqa():
+        gold = item.answer
+        text = item.options[gold]
+        assert extract_answer(f"The answer is ({gold}).", item.options) == gold
+        got = extract_answer(f"Final answer: {text}", item.options, match_text=True)
+        assert got == gold, (text, item.options)

@@ -1,0 +1,160 @@
+"""Where a text names an item's options, in every format chat models write them.
+
+Letter forms: ``Option A``/``Choice A``/``Options A, B and C``, ``(A)``, ``A)``, a label opening
+a line or sentence (``A.``, ``A:``, ``A -``, ``**A.**``, ``### A``, ``| A |``, ``A is ...``);
+text forms: the option's own text, whole words, case-insensitive (the longest text wins an
+overlap). Each mention also records whether it is set aside by a contrast word before it
+("rather than B", "unlike imatinib", "not C"), so that it is not read as the subject of a verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from clinr1.rewards.lexicon import COMMON_OPTION_TEXTS, CONTRAST_BEFORE_RE
+from clinr1.rewards.text import lower
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    letter: str
+    contrast: bool  # set aside by a contrast word just before it
+    by_text: bool = False  # named by its text ("ruxolitinib"), not by its letter
+
+
+@dataclass(frozen=True, eq=False)
+class OptionMatcher:
+    letters: str
+    named_re: re.Pattern[str] | None  # "Option A", "Options A, B and C", "choice (B)"
+    paren_re: re.Pattern[str] | None  # "(A)", "A)"
+    label_re: re.Pattern[str] | None  # a label at a line or sentence start
+    texts: tuple[tuple[str, str], ...]  # (lower-cased text, letter), longest first
+
+
+# A bare letter opening a sentence is a label when a verb follows: "B is wrong", "C and D fit".
+_VERBS = (
+    "(?:is|was|would|does|doesn't|do|can|cannot|can't|could|seems|fits|explains|remains|also"
+    "|and|or|nor|are|has)"
+)
+_GLUE_RE = re.compile(r"[\s(*:,-]{0,4}")
+_LIST_SEP = r"(?:\s*(?:,|/|&|\band\b|\bor\b|\bnor\b)\s*)"
+_OPENERS = "\n.!?:;"
+
+
+@lru_cache(maxsize=1024)
+def option_matcher(options: tuple[tuple[str, str], ...]) -> OptionMatcher:
+    """The compiled matchers for one item's options (cached per option set)."""
+    letters = "".join(k for k, _ in options if len(k) == 1 and k.isalpha() and k.isupper())
+    named_re = paren_re = label_re = None
+    if letters:
+        c = f"[{letters}]"
+        one = rf"\(?{c}\)?(?![\w(])"
+        named_re = re.compile(
+            rf"\b(?:[Oo]ptions?|OPTIONS?|[Cc]hoices?|CHOICES?|[Aa]nswers?)\s*:?\s*\**\s*"
+            rf"({one}(?:{_LIST_SEP}{one})*)"
+        )
+        paren_re = re.compile(rf"\(({c})\)|(?<![\w(\\{{])({c})\)")
+        label_re = re.compile(
+            rf"(?:^|(?<=[{re.escape(_OPENERS)}]))[ \t]*(?:[*#>•|_`-]+[ \t]*|\d{{1,2}}[.)][ \t]+)*"
+            rf"({c})(?:\*\*|__)?(?:[ \t]*[.:;|]|[ \t]*(?=\n|$)|\s[-–—]\s|\s+(?={_VERBS}\b)"
+            rf"|(?={_LIST_SEP}\(?{c}\)?(?![\w(])))"
+        )
+    seen: dict[str, list[str]] = {}
+    for k, v in options:
+        t = " ".join(lower(v).split()).strip(" .,;:\"'“”*")
+        if 3 <= len(t) <= 120 and any(ch.isalpha() for ch in t) and t not in COMMON_OPTION_TEXTS:
+            seen.setdefault(t, []).append(k)
+    texts = tuple(
+        sorted(((t, ks[0]) for t, ks in seen.items() if len(ks) == 1), key=lambda x: -len(x[0]))
+    )
+    return OptionMatcher(letters, named_re, paren_re, label_re, texts)
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+@lru_cache(maxsize=64)
+def _continuation(letters: str) -> re.Pattern[str]:
+    return re.compile(rf"{_LIST_SEP}\(?([{letters}])\)?(?![\w(])")
+
+
+def _abbreviation(text: str, end: int, option_text: str) -> bool:
+    """Whether a label ``X.`` is really an abbreviated name ("B. fragilis", "E. coli"): a
+    lower-case word follows, and it does not begin the option's own text."""
+    if text[end - 1 : end] != ".":
+        return False
+    rest = text[end : end + 40].lstrip(" \t")
+    if not rest[:1].islower():
+        return False
+    word = re.match(r"[\w-]+", rest)
+    return word is not None and not lower(option_text).startswith(word.group())
+
+
+def find_mentions(
+    text: str, options: Mapping[str, str] | tuple[tuple[str, str], ...]
+) -> list[Mention]:
+    """Every mention of an option in ``text``, in order (see the module docstring).
+
+    >>> opts = {"A": "x", "B": "y", "C": "Prednisone"}
+    >>> [(m.start, m.letter, m.contrast) for m in find_mentions(
+    ...     "Option A is wrong; (B) fits. Prednisone, rather than option A.", opts)]
+    [(0, 'A', False), (19, 'B', False), (29, 'C', False), (54, 'A', True)]
+    """
+    key = tuple(options.items()) if isinstance(options, Mapping) else options
+    matcher = option_matcher(key)
+    raw: list[tuple[int, int, str, bool]] = []
+    claimed: list[tuple[int, int]] = []
+
+    def add(start: int, end: int, letter: str, by_text: bool = False) -> None:
+        if not any(s < end and start < e for s, e in claimed):
+            raw.append((start, end, letter, by_text))
+            claimed.append((start, end))
+
+    if matcher.named_re is not None:
+        for m in matcher.named_re.finditer(text):
+            for i, sub in enumerate(re.finditer(rf"[{matcher.letters}]", m.group(1))):
+                pos = m.start(1) + sub.start()
+                add(m.start() if i == 0 else pos, pos + 1, sub.group())
+        opts = dict(key)
+        for m in matcher.label_re.finditer(text):  # type: ignore[union-attr]
+            if not _abbreviation(text, m.end(), opts.get(m.group(1), "")):
+                add(m.start(1), m.end(1), m.group(1))
+        for m in matcher.paren_re.finditer(text):  # type: ignore[union-attr]
+            letter = m.group(1) or m.group(2)
+            add(m.start(), m.end(), letter)
+    if matcher.letters:  # "A, B and C are ruled out": letters listed after a letter mention
+        for _start, end, _letter, by_text in sorted(raw):
+            if by_text:
+                continue
+            for m in _continuation(matcher.letters).finditer(text, end):
+                if m.start() != end:
+                    break
+                add(m.start(1), m.end(1), m.group(1))
+                end = m.end()
+    if matcher.texts:
+        low = lower(text)
+        for t, letter in matcher.texts:
+            start = low.find(t)
+            while start != -1:
+                end = start + len(t)
+                if (start == 0 or not _is_word(low[start - 1])) and (
+                    end == len(low) or not _is_word(low[end])
+                ):
+                    add(start, end, letter, by_text=True)
+                start = low.find(t, end)
+    raw.sort()
+    low = lower(text)
+    out: list[Mention] = []
+    for s, e, letter, by_text in raw:
+        contrast = bool(CONTRAST_BEFORE_RE.search(low, max(0, s - 40), s))
+        prev = out[-1] if out else None
+        if prev is not None and prev.letter == letter and _GLUE_RE.fullmatch(text, prev.end, s):
+            contrast = contrast or prev.contrast  # "imatinib (C)": one mention, one reading
+        out.append(Mention(s, e, letter, contrast, by_text))
+    return out

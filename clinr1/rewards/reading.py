@@ -1,0 +1,425 @@
+"""A completion read against one item: which options it assesses, its verdict on each, the option
+its reasoning favours and the options its conclusion names.
+
+How the reasoning section is cut into per-option blocks, in any common format:
+
+* The section is cut into units (lines and sentences, :func:`~clinr1.rewards.text.split_units`)
+  and each unit into clauses (at ";", " - ", "but", "whereas", ...).
+* A unit whose first mention of an option opens it (within its first 30 characters, after any
+  markup: ``Option A (Cladribine): ...``, ``- **B.** ...``, ``| C | ...``, ``To verify, D ...``)
+  opens that option's block. Units that name no option continue the open block, so a verdict may
+  stand in a sentence of its own ("Ruled out.").
+* Each verdict cue goes to the option it is about: the nearest option named before it in its
+  clause (with any listed with it: "A, B and C are ruled out"), else one named just after it
+  ("the most appropriate is ruxolitinib"), else the unit's own block. A mention set aside by a
+  contrast word ("unlike ruxolitinib", "rather than E") never takes a verdict. So a closing check
+  of the leading option ("... confirms ruxolitinib is most appropriate") lands on that option,
+  not on the block before it.
+* A sentence repeated within one block counts once there; the same sentence in another block
+  ("Ruled out." after each option) counts in each.
+* On a negative stem (EXCEPT / NOT / false / least likely) fit cues count with the opposite sign:
+  the answer is the option the reasoning marks as the exception.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from clinr1.rewards.cues import Cue, find_cues, verdict_from, verdict_score
+from clinr1.rewards.extract import stated_answer
+from clinr1.rewards.lexicon import (
+    CLAUSE_BREAK_RE,
+    HEDGE_RE,
+    NEGATIVE_STEM_RE,
+    STOPWORDS,
+    VERDICT_WORDS,
+)
+from clinr1.rewards.options import Mention, find_mentions
+from clinr1.rewards.parse import BOX_RE, HARD_CAP_CHARS, Parsed, options_key, parse, strict_answer
+from clinr1.rewards.text import EMPTY, WORD_RE, Section, blank_quotes, lower, normalise
+
+HEAD_CHARS = 30
+_MARKUP = " \t*#>-|_`•"
+_LIST_GAP_RE = re.compile(r"^[\s*]*(?:,|/|&|and|or|nor|,\s*and|,\s*or)?[\s*]*$")
+_SENTENCE_RE = re.compile(r"(?<=[.!?:])\s+|\n+")
+
+
+@lru_cache(maxsize=1024)
+def is_negative_stem(question: str) -> bool:
+    """Whether the question asks for the option that does *not* fit: EXCEPT, NOT, false,
+    incorrect, least likely (read in its last sentence, where the lead-in is).
+
+    >>> is_negative_stem("All of the following are causes of anaemia EXCEPT:")
+    True
+    >>> is_negative_stem("He does not smoke. Which of the following is the diagnosis?")
+    False
+    >>> is_negative_stem("Although simple, it is not used frequently because:")
+    False
+    """
+    parts = [p for p in _SENTENCE_RE.split(question.strip()) if p.strip()]
+    if not parts:
+        return False
+    lead = parts[-1]
+    if len(lead.split()) < 4 and len(parts) > 1:  # "...statements is false regarding:\nX?"
+        lead = f"{parts[-2]} {lead}"
+    return bool(NEGATIVE_STEM_RE.search(lead))
+
+
+@dataclass(frozen=True, eq=False)
+class UnitReading:
+    """One unit of a section: its text, the options it names, its cues, and the verdict
+    cues it gives each option (after attribution)."""
+
+    index: int
+    start: int
+    end: int
+    low: str  # lower-cased, quoted spans blanked: where mentions and cues are read
+    raw: str  # lower-cased, quotes kept: the words of the unit
+    mentions: tuple[Mention, ...]
+    cues: tuple[Cue, ...]
+    owner: str | None  # the block it belongs to (its head mention, else the open block)
+    verdicts: dict[str, tuple[Cue, ...]]  # option -> verdict cues attributed to it here
+    repeated: bool  # the same text already appeared in the same block (or section, owner None)
+
+    @property
+    def letters(self) -> frozenset[str]:
+        return frozenset(m.letter for m in self.mentions)
+
+
+@dataclass(frozen=True, eq=False)
+class Assessment:
+    """What the reasoning says about one option: ``verdict`` is ``in``, ``out`` or ``none``;
+    ``reason`` the content words of its block (less its own name and verdict words)."""
+
+    letter: str
+    verdict: str
+    score: int
+    reason: frozenset[str]
+    # a strong verdict flips between sentences with no revision ("wait", "on reflection")
+    # between: "B: ...; ruled out." then "so B is the most likely" contradicts itself
+    contradicted: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Reading:
+    """A parsed completion read against one item's options (see :func:`read`)."""
+
+    parsed: Parsed
+    options: dict[str, str]
+    negative: bool
+    boxed: str | None
+    assessments: dict[str, Assessment]
+    dx_favoured: str | None
+    conclusion_named: frozenset[str]
+    conclusion_hedged: frozenset[str]
+    hedge_phrase: bool
+    reasoning: tuple[UnitReading, ...]
+    conclusion: tuple[UnitReading, ...]
+
+    @property
+    def leading(self) -> str | None:
+        """The option the completion settles on: the boxed one, else the one its <dx> favours."""
+        return self.boxed or self.dx_favoured
+
+
+def _clause_starts(low: str) -> list[int]:
+    return [0, *(m.start() for m in CLAUSE_BREAK_RE.finditer(low))]
+
+
+def _head(text: str, mentions: list[Mention]) -> Mention | None:
+    """The mention a unit opens with (its first mention within ``HEAD_CHARS`` of the start)."""
+    lead = len(text) - len(text.lstrip(_MARKUP))
+    for m in mentions:
+        if m.start - lead > HEAD_CHARS:
+            return None
+        if not m.contrast:
+            return m
+    return None
+
+
+def _blank_names(low: str, by_unit: dict[int, list[Mention]]) -> str:
+    """``low`` with the options' own texts blanked: "Syndrome of inappropriate ADH secretion"
+    or "Most appropriate next step" name an option, they give no verdict."""
+    spans = [(m.start, m.end) for found in by_unit.values() for m in found if m.by_text]
+    if not spans:
+        return low
+    chars = list(low)
+    for s, e in spans:
+        chars[s:e] = " " * (e - s)
+    return "".join(chars)
+
+
+def _letter_headed(
+    spans: tuple[tuple[int, int], ...], low: str, by_unit: dict[int, list[Mention]]
+) -> bool:
+    """Whether the section's blocks open with letters: at least two options, and at least as
+    many as open sentences by their text."""
+    letters, texts = set(), set()
+    for i, found in by_unit.items():
+        s, e = spans[i]
+        local = [Mention(m.start - s, m.end - s, m.letter, m.contrast, m.by_text) for m in found]
+        head = _head(low[s:e], local)
+        if head is not None:
+            (texts if head.by_text else letters).add(head.letter)
+    return len(letters) >= max(2, len(texts))
+
+
+def _subjects(cue: Cue, mentions: list[Mention], clause: tuple[int, int], low: str) -> list[str]:
+    """The options a verdict cue is about (see the module docstring); [] for the unit's own."""
+    c0, c1 = clause
+    before = [m for m in mentions if c0 <= m.start and m.end <= cue.start and not m.contrast]
+    if before:
+        group = [before[-1]]
+        for m in reversed(before[:-1]):  # "A, B and C are ruled out": the whole list
+            if _LIST_GAP_RE.match(low[m.end : group[-1].start]) is None:
+                break
+            group.append(m)
+        return [m.letter for m in group]
+    after = [m for m in mentions if cue.end <= m.start < c1 and not m.contrast]
+    if after and len(low[cue.end : after[0].start].split()) <= 4:
+        return [after[0].letter]
+    return []
+
+
+def _read_units(
+    section: Section, text: str, options: tuple[tuple[str, str], ...], open_block: bool
+) -> tuple[UnitReading, ...]:
+    """Every unit of ``section`` (with ``text`` in place of its text, e.g. boxes blanked)."""
+    if not section.spans:
+        return ()
+    raw = lower(text)
+    text = blank_quotes(text)
+    low = lower(text)
+    starts, spans = section.starts, section.spans
+    by_unit: dict[int, list[Mention]] = {}
+    for m in find_mentions(text, options):
+        i = bisect_right(starts, m.start) - 1
+        if i >= 0 and m.start < spans[i][1]:
+            by_unit.setdefault(i, []).append(m)
+    cues_by_unit: dict[int, list[Cue]] = {}
+    for cue in find_cues(_blank_names(low, by_unit)):
+        i = bisect_right(starts, cue.start) - 1
+        if i >= 0:
+            cues_by_unit.setdefault(i, []).append(cue)
+    by_letter = _letter_headed(spans, low, by_unit)
+    units = []
+    current: str | None = None
+    seen: set[tuple[str | None, str]] = set()
+    for i, (s, e) in enumerate(spans):
+        ulow = low[s:e]
+        uraw = raw[s:e]
+        # positions relative to the unit from here on
+        mentions = [
+            Mention(m.start - s, m.end - s, m.letter, m.contrast, m.by_text)
+            for m in by_unit.get(i, [])
+        ]
+        cues = [
+            Cue(c.start - s, c.end - s, c.verdict, c.behaviours, c.negator)
+            for c in cues_by_unit.get(i, [])
+        ]
+        found = _head(ulow, mentions)
+        # Where blocks open with letters ("B. ...", "Option B"), an option's text opening a
+        # sentence inside a block ("Prolactin is ...") names it in passing.
+        head = None if found is None or (found.by_text and by_letter) else found.letter
+        if head is not None and open_block:
+            current = head
+        owner = head if head is not None else current
+        key = (owner, normalise(uraw))
+        repeated = key in seen
+        seen.add(key)
+        verdicts: dict[str, list[Cue]] = {}
+        if not repeated:
+            bounds = _clause_starts(ulow)
+            for cue in cues:
+                if cue.verdict is None:
+                    continue
+                k = bisect_right(bounds, cue.start) - 1
+                clause = (bounds[k], bounds[k + 1] if k + 1 < len(bounds) else len(ulow))
+                for letter in _subjects(cue, mentions, clause, ulow) or [owner]:
+                    if letter is not None:
+                        verdicts.setdefault(letter, []).append(cue)
+        units.append(
+            UnitReading(
+                index=i,
+                start=s,
+                end=e,
+                low=ulow,
+                raw=uraw,
+                mentions=tuple(mentions),
+                cues=tuple(cues),
+                owner=owner,
+                verdicts={k: tuple(v) for k, v in verdicts.items()},
+                repeated=repeated,
+            )
+        )
+    return tuple(units)
+
+
+def _reason_words(units: list[UnitReading], letter: str, options: dict[str, str]) -> frozenset[str]:
+    """The content words of ``letter``'s block, less its own name and verdict vocabulary."""
+    drop = set(WORD_RE.findall(lower(options.get(letter, "")))) | {letter.lower()}
+    words: set[str] = set()
+    for u in units:
+        for w in WORD_RE.findall(u.raw):
+            if w not in STOPWORDS and w not in VERDICT_WORDS and w not in drop and len(w) > 1:
+                words.add(w)
+    return frozenset(words)
+
+
+def _revises(u: UnitReading) -> bool:
+    return any("backtracking" in c.behaviours for c in u.cues)
+
+
+def _assess(
+    units: tuple[UnitReading, ...], options: dict[str, str], negative: bool
+) -> dict[str, Assessment]:
+    blocks: dict[str, list[UnitReading]] = {}
+    cues: dict[str, list[Cue]] = {}
+    last_sign: dict[str, int] = {}
+    contradicted: set[str] = set()
+    previous: UnitReading | None = None
+    for u in units:
+        if u.repeated:
+            continue
+        if u.owner is not None:
+            blocks.setdefault(u.owner, []).append(u)
+        revised = _revises(u) or (previous is not None and _revises(previous))
+        for letter, attributed in u.verdicts.items():
+            cues.setdefault(letter, []).extend(attributed)
+            total, last = verdict_score(attributed, negative, strong_only=True)
+            sign = (total > 0) - (total < 0) or last
+            if sign and last_sign.get(letter, sign) != sign and not revised:
+                contradicted.add(letter)
+            if sign:
+                last_sign[letter] = sign
+        previous = u
+    out = {}
+    for letter in options:
+        if letter not in blocks and letter not in cues:
+            continue
+        found = cues.get(letter, [])
+        score, _ = verdict_score(found, negative)
+        out[letter] = Assessment(
+            letter,
+            verdict_from(found, negative),
+            score,
+            _reason_words(blocks.get(letter, []), letter, options),
+            letter in contradicted,
+        )
+    return out
+
+
+def _favoured(assessments: dict[str, Assessment], options: dict[str, str]) -> str | None:
+    ins = [k for k, a in assessments.items() if a.verdict == "in"]
+    if len(ins) == 1:
+        return ins[0]
+    if len(ins) > 1:  # one ruled in far more strongly than the rest ("best" vs "fits")
+        top = sorted(ins, key=lambda k: -assessments[k].score)
+        if assessments[top[0]].score >= 2 * max(1, assessments[top[1]].score):
+            return top[0]
+        return None
+    not_out = [k for k in options if k not in assessments or assessments[k].verdict != "out"]
+    return not_out[0] if len(not_out) == 1 else None
+
+
+def _conclusion(
+    units: tuple[UnitReading, ...],
+    blanked: str,
+    options: dict[str, str],
+    boxed: str | None,
+    negative: bool,
+) -> tuple[frozenset[str], frozenset[str], bool]:
+    """(options named in the answer's favour, others named without being set aside, hedge)."""
+    named: set[str] = set()
+    hedged: set[str] = set()
+    for u in units:
+        for m in u.mentions:
+            if m.contrast:
+                continue
+            score, _ = verdict_score(list(u.verdicts.get(m.letter, ())), negative)
+            if m.letter == boxed:
+                if score >= 0:
+                    named.add(m.letter)
+            elif score >= 0:
+                hedged.add(m.letter)
+    stated = stated_answer(blanked, options)
+    if stated is not None:
+        named.add(stated)
+    return frozenset(named), frozenset(hedged), bool(HEDGE_RE.search(lower(blanked)))
+
+
+@lru_cache(maxsize=2048)
+def _read(
+    text: str, template: str, options_key_: tuple[tuple[str, str], ...], negative: bool
+) -> Reading:
+    parsed = parse(text, template)
+    options = dict(options_key_)
+    boxed = strict_answer(parsed, options)
+    assessments: dict[str, Assessment] = {}
+    favoured = None
+    named: frozenset[str] = frozenset()
+    hedged: frozenset[str] = frozenset()
+    hedge_phrase = False
+    dx_units: tuple[UnitReading, ...] = ()
+    concl_units: tuple[UnitReading, ...] = ()
+    if parsed.well_formed and parsed.length <= HARD_CAP_CHARS:
+        dx = parsed.reasoning
+        dx_units = _read_units(dx, dx.text, options_key_, open_block=True)
+        assessments = _assess(dx_units, options, negative)
+        favoured = _favoured(assessments, options)
+        concl = parsed.conclusion
+        if concl is not EMPTY:
+            blanked = BOX_RE.sub(lambda m: " " * len(m.group(0)), concl.text)
+            concl_units = _read_units(concl, blanked, options_key_, open_block=True)
+            named, hedged, hedge_phrase = _conclusion(
+                concl_units, blanked, options, boxed, negative
+            )
+    return Reading(
+        parsed=parsed,
+        options=options,
+        negative=negative,
+        boxed=boxed,
+        assessments=assessments,
+        dx_favoured=favoured,
+        conclusion_named=named,
+        conclusion_hedged=hedged,
+        hedge_phrase=hedge_phrase,
+        reasoning=dx_units,
+        conclusion=concl_units,
+    )
+
+
+def read(text: str, options: Any, template: str = "crpo", negative: bool = False) -> Reading:
+    """Read ``text`` against an item's ``options`` (cached: the suite reads it once).
+
+    ``negative``: the question is a negative stem (:func:`is_negative_stem`).
+
+    >>> r = read("<dx>A. Cladribine: hairy cell leukemia drug. Ruled out.\\n"
+    ...          "B. Ruxolitinib: JAK2 inhibitor; most appropriate.</dx>"
+    ...          "<conclusion>Answer: B \\\\boxed{B}</conclusion>",
+    ...          {"A": "Cladribine", "B": "Ruxolitinib"})
+    >>> {k: a.verdict for k, a in r.assessments.items()}, r.dx_favoured, sorted(r.conclusion_named)
+    ({'A': 'out', 'B': 'in'}, 'B', ['B'])
+    """
+    return _read(text, template, options_key(options), bool(negative))
+
+
+def clear_caches() -> None:
+    """Empty the parse and reading caches (benchmarks start cold; memory can be returned)."""
+    from clinr1.rewards import grounding
+    from clinr1.rewards import options as options_module
+    from clinr1.rewards import parse as parse_module
+
+    for cached in (
+        parse_module.parse,
+        _read,
+        is_negative_stem,
+        options_module.option_matcher,
+        grounding.case_model,
+        grounding.check_quotes,
+    ):
+        cached.cache_clear()

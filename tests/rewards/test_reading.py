@@ -1,0 +1,188 @@
+"""A completion read against an item: per-option blocks, verdicts, the favoured option, the
+conclusion, negative stems. Each case is one of the misreadings the v2 rewards fixed."""
+
+from __future__ import annotations
+
+import pytest
+from crpo_cases import HONEST, ITEM, OPTIONS, crpo
+
+from clinr1.rewards import score_completion
+from clinr1.rewards.reading import is_negative_stem, read
+
+ANSWER = (
+    "Given the positive JAK 2 assay with extensive fibrosis, the answer is ruxolitinib (D). "
+    "\\boxed{D}"
+)
+
+
+def verdicts(text: str, options: dict | None = None, negative: bool = False) -> dict[str, str]:
+    r = read(text, options or OPTIONS, negative=negative)
+    return {k: a.verdict for k, a in r.assessments.items()}
+
+
+def test_honest_reading() -> None:
+    r = read(HONEST, OPTIONS)
+    assert (r.boxed, r.dx_favoured) == ("D", "D")
+    assert verdicts(HONEST) == {"A": "out", "B": "out", "C": "out", "D": "in", "E": "out"}
+    assert not any(a.contradicted for a in r.assessments.values())
+    assert r.conclusion_named == {"D"} and not r.conclusion_hedged and not r.hedge_phrase
+
+
+REASONS = {
+    "A": "a purine analogue for hairy cell leukemia, which would show TRAP-positive cells",
+    "B": "steroids may help autoimmune cytopenias but do not treat the marrow neoplasm",
+    "C": "a BCR-ABL inhibitor for chronic myeloid leukemia, not a JAK2-driven disease",
+    "D": "a JAK1/2 inhibitor that shrinks the spleen and relieves the symptoms",
+    "E": "curative in principle, but at 72 with a prior infarction he is a poor candidate",
+}
+VERDICT = {k: "most appropriate" if k == "D" else "ruled out" for k in OPTIONS}
+FORMATS = {
+    "Option A (x): ...; v.": lambda k, v: f"Option {k} ({v}): {REASONS[k]}; {VERDICT[k]}.",
+    "A. x: ... V.": lambda k, v: f"{k}. {v}: {REASONS[k]}. {VERDICT[k].capitalize()}.",
+    "A) x - ...": lambda k, v: f"{k}) {v} - {REASONS[k]}; {VERDICT[k]}.",
+    "(A) x: ...": lambda k, v: f"({k}) {v}: {REASONS[k]}; {VERDICT[k]}.",
+    "- **A. x**: ...": lambda k, v: f"- **{k}. {v}**: {REASONS[k]} — {VERDICT[k]}.",
+    "### Option A": lambda k, v: f"### Option {k}: {v}\n{REASONS[k]}.\nVerdict: {VERDICT[k]}.",
+    "- A: ...": lambda k, v: f"- {k}: {v}, {REASONS[k]}; {VERDICT[k]}.",
+    "table": lambda k, v: f"| {k} | {v} | {REASONS[k]} | {VERDICT[k]} |",
+    "text alone": lambda k, v: f"{v} is {REASONS[k]}. It is {VERDICT[k]}.",
+}
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_format_gives_the_same_blocks(name: str) -> None:
+    lines = "\n".join(FORMATS[name](k, v) for k, v in OPTIONS.items())
+    if name == "table":
+        lines = "| Option | Drug | Why | Verdict |\n|---|---|---|---|\n" + lines
+    text = crpo(lines, ANSWER)
+    assert verdicts(text) == {"A": "out", "B": "out", "C": "out", "D": "in", "E": "out"}
+    s = score_completion(text, ITEM)
+    assert s["comprehensiveness/distractor_coverage"] == 1.0
+    assert s["faithfulness/consistency"] == 1.0
+
+
+def test_a_closing_check_does_not_join_the_previous_block() -> None:
+    dx = (
+        "Option E (Stem cell transplantation): curative, but he is 72 with a prior infarction; "
+        "ruled out.\nChecking everything against the case once more, the JAK 2 result confirms "
+        "that ruxolitinib is the most appropriate choice."
+    )
+    r = read(crpo(dx, ANSWER), OPTIONS)
+    assert r.assessments["E"].verdict == "out"
+    assert r.assessments["D"].verdict == "in"
+
+
+def test_a_mention_in_passing_does_not_move_the_block() -> None:
+    dx = (
+        "Option A (Cladribine): it treats hairy cell leukemia, a different disease from the one "
+        "ruxolitinib targets.\nRuled out."
+    )
+    assert verdicts(crpo(dx, ANSWER))["A"] == "out"
+
+
+def test_a_verdict_in_its_own_sentence_and_repeated_per_block() -> None:
+    dx = "\n".join(f"Option {k}: {REASONS[k]}.\nRuled out." for k in "ABCE")
+    dx += f"\nOption D: {REASONS['D']}.\nMost appropriate."
+    assert verdicts(crpo(dx, ANSWER)) == {"A": "out", "B": "out", "C": "out", "E": "out", "D": "in"}
+
+
+@pytest.mark.parametrize(
+    "conclusion",
+    [
+        "The answer is D. \\boxed{D}",
+        "Answer: D \\boxed{D}",
+        "Final answer: (D) \\boxed{D}",
+        "So ruxolitinib it is. \\boxed{D}",
+        "**Option D** \\boxed{D}",
+    ],
+)
+def test_the_conclusion_names_the_answer_in_any_extractor_form(conclusion: str) -> None:
+    r = read(crpo("Option D: JAK inhibitor; most appropriate.", conclusion), OPTIONS)
+    assert "D" in r.conclusion_named
+
+
+@pytest.mark.parametrize(
+    "conclusion",
+    [
+        "Ruxolitinib (D), not cladribine (A), though option C is equally plausible. \\boxed{D}",
+        "Either D or E would do here. \\boxed{D}",
+        "D is best; E is also possible. \\boxed{D}",
+        "D, or possibly C. \\boxed{D}",
+    ],
+)
+def test_hedges_cost_wherever_the_contrast_word_sits(conclusion: str) -> None:
+    s = score_completion(crpo("Option D: JAK inhibitor; most appropriate.", conclusion), ITEM)
+    assert s["faithfulness/consistency"] == 0.5  # the <dx> favours D, the conclusion hedges
+
+
+@pytest.mark.parametrize(
+    "conclusion",
+    [
+        "Ruxolitinib (D) rather than imatinib (C). \\boxed{D}",
+        "D; imatinib (C) targets BCR-ABL, which is not this disease. \\boxed{D}",
+        "Unlike option E, option D suits a 72-year-old. \\boxed{D}",
+    ],
+)
+def test_options_set_aside_in_the_conclusion_are_no_hedge(conclusion: str) -> None:
+    s = score_completion(crpo("Option D: JAK inhibitor; most appropriate.", conclusion), ITEM)
+    assert s["faithfulness/consistency"] == 1.0
+
+
+def test_a_self_contradicting_block_is_not_consistent() -> None:
+    dx = "\n".join(f"Option {k}: {REASONS[k]}; ruled out." for k in OPTIONS)
+    dx += "\nSo ruxolitinib (D) is the most appropriate."
+    r = read(crpo(dx, ANSWER), OPTIONS)
+    assert r.assessments["D"].contradicted
+    s = score_completion(crpo(dx, ANSWER), ITEM)
+    assert s["faithfulness/consistency"] == 0.5
+    assert s["comprehensiveness/distractor_coverage"] == 0.0
+
+
+def test_a_revision_with_a_backtracking_cue_is_no_contradiction() -> None:
+    dx = (
+        f"Option E: {REASONS['E']}; most appropriate.\nWait, on second thought his age rules "
+        "it out.\nOption D: JAK inhibitor; most appropriate."
+    )
+    r = read(crpo(dx, ANSWER), OPTIONS)
+    assert r.assessments["E"].verdict == "out" and not r.assessments["E"].contradicted
+
+
+NEGATIVE = {
+    "question": "All of the following are features of hereditary spherocytosis EXCEPT:",
+    "options": {"A": "Splenomegaly", "B": "Spherocytes", "C": "Target cells", "D": "Anaemia"},
+    "answer": "C",
+}
+
+
+def test_negative_stems_choose_the_exception() -> None:
+    assert is_negative_stem(NEGATIVE["question"])
+    dx = (
+        "A. Splenomegaly: extravascular haemolysis in the spleen enlarges it; a typical feature.\n"
+        "B. Spherocytes: the membrane defect makes them; this is characteristic.\n"
+        "C. Target cells: seen in thalassaemia and liver disease, not in this disorder; this is "
+        "the exception.\n"
+        "D. Anaemia: haemolysis lowers the haemoglobin; consistent with the disease."
+    )
+    text = crpo(dx, "Target cells (C) are the exception. \\boxed{C}")
+    s = score_completion(text, NEGATIVE)
+    assert s["faithfulness/negative_stem"]
+    assert s["faithfulness/dx_favoured"] == "C"
+    assert s["faithfulness/consistency"] == 1.0
+    assert s["comprehensiveness/distractor_coverage"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "negative"),
+    [
+        ("Which of the following is NOT a cause of anaemia?", True),
+        ("Which drug is not used in CPR?", True),
+        ("Which statement is false regarding X?", True),
+        ("The least likely diagnosis is:", True),
+        ("All are true except:", True),
+        ("He does not smoke. Which of the following is the most likely diagnosis?", False),
+        ("Although simple and rapid, it is not used frequently because:", False),
+        ("Which of the following is the drug of choice?", False),
+    ],
+)
+def test_is_negative_stem(question: str, negative: bool) -> None:
+    assert is_negative_stem(question) is negative
