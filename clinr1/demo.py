@@ -1,81 +1,20 @@
 """The embedded-default pipeline on a CPU: tiny model -> cold-start SFT -> CRPO -> before/after.
 
 ``make demo`` runs :func:`run_demo`. It needs nothing from the network: the tiny model is built
-locally and the data are the bundled demo items. The cold-start traces are written here by a
-rule (:func:`synthetic_trace`) from each item's own text, standing in for the DeepSeek-R1 traces
-the paper distils, so the tiny model learns the ``<dx>``/``<conclusion>`` structure before CRPO.
+locally and the data are the bundled demo items. The cold-start traces are written by a rule
+(:func:`clinr1.traces.compact_trace`) from each item's own text, standing in for the
+DeepSeek-R1 traces the paper distils, so the tiny model learns the ``<dx>``/``<conclusion>``
+structure before CRPO.
 The demo trains and evaluates on the same few items: it shows the machinery and the reward
 curves, not generalisation.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
-from clinr1.items import Item
-
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
-_CLAUSE_RE = re.compile(r",\s+|;\s+|\s+and\s+|\s+with\s+|\s+after\s+")
-# A span cut at 7 words should not end on a dangling function word ("chest pain for").
-_DANGLING = frozenset("a an the of for to in on at by with from and or has had is was".split())  # noqa: SIM905
-
-
-def case_findings(question: str, k: int = 2) -> list[str]:
-    """Up to ``k`` short verbatim spans (3-7 words) from the case, never from its last sentence.
-
-    The last sentence is the question itself ("Which of the following ..."), not a finding.
-    """
-    sentences = [s for s in _SENTENCE_RE.split(question.strip()) if s]
-    findings: list[str] = []
-    for sentence in sentences[:-1] or sentences:
-        for clause in _CLAUSE_RE.split(sentence.rstrip(".")):
-            words = clause.split()[:7]
-            while words and words[-1].lower() in _DANGLING:
-                words.pop()
-            if len(words) < 3:
-                continue
-            span = " ".join(words).strip(" .,;:")
-            if span and span in question and span not in findings:
-                findings.append(span)
-            break  # one finding per sentence spreads them over the case
-        if len(findings) >= k:
-            break
-    return findings
-
-
-def synthetic_trace(item: Item) -> str:
-    """A correct, grounded, option-by-option trace in the ``crpo`` template for ``item``.
-
-    Short and regular on purpose: a 120k-parameter model has to learn it in a minute of SFT.
-    """
-    quotes = case_findings(item.question) or [" ".join(item.question.split()[:4])]
-    q0, q1 = quotes[0], quotes[-1]
-    gold = item.answer
-    lines = [f'First, the findings: "{q0}"' + (f'; "{q1}".' if q1 != q0 else ".")]
-    for letter in item.options:
-        if letter == gold:
-            lines.append(f'Option {letter} is most consistent with "{q0}".')
-        else:
-            lines.append(f"Option {letter} is ruled out: it does not explain the findings.")
-    lines.append(f'Then verify: Option {gold} accounts for "{q1}".')
-    dx = "\n".join(lines)
-    conclusion = f'Option {gold} is the answer, supported by "{q0}". \\boxed{{{gold}}}'
-    return f"<dx>\n{dx}\n</dx>\n<conclusion>\n{conclusion}\n</conclusion>"
-
-
-def write_traces(items: list[Item], path: str | Path) -> Path:
-    """Write the SFT traces file (item fields + ``completion``) that ``clinr1 sft`` reads."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "w", encoding="utf-8") as f:
-        for item in items:
-            row: dict[str, Any] = item.to_dict()
-            row["completion"] = synthetic_trace(item)
-            f.write(json.dumps(row) + "\n")
-    return p
+from clinr1.traces import write_traces
 
 
 def demo_recipe_path() -> Path:
@@ -136,7 +75,7 @@ def run_demo(out: str | Path = "outputs/demo", overrides: list[str] | None = Non
     names = [r.name for r in base.rewards]
     print(f"1/6 tiny model: {tiny_model_path()}", flush=True)
 
-    traces = write_traces(demo_items(), out / "traces.jsonl")
+    traces = write_traces(demo_items(), out / "traces.jsonl", compact=True)
     print(f"2/6 cold-start traces: {traces}", flush=True)
 
     sft_dir = out / "sft"

@@ -82,8 +82,8 @@ def _corpus() -> list[str]:
     lines += [f"\\boxed{{{letter}}}" for letter in "ABCDEFGHIJ"]
     demo = Path(__file__).parent / "assets" / "demo_items.jsonl"
     if demo.is_file():
-        from clinr1.demo import synthetic_trace
         from clinr1.items import Item
+        from clinr1.traces import compact_trace
 
         for row in demo.read_text(encoding="utf-8").splitlines():
             try:
@@ -93,7 +93,7 @@ def _corpus() -> list[str]:
             lines.append(item.question)
             lines += [f"{k}. {v}" for k, v in item.options.items()]
             # The demo's cold-start traces: merges for their phrases keep completions short.
-            lines += synthetic_trace(item).splitlines()
+            lines += compact_trace(item).splitlines()
     return [line for line in lines if line.strip()]
 
 

@@ -48,10 +48,11 @@ def structured_model(tmp_path_factory: pytest.TempPathFactory, _model_cache: Pat
     from clinr1 import sft
     from clinr1.config import load_recipe
     from clinr1.data import demo_items
-    from clinr1.demo import demo_recipe_path, write_traces
+    from clinr1.demo import demo_recipe_path
+    from clinr1.traces import write_traces
 
     root = tmp_path_factory.mktemp("structured")
-    traces = write_traces(demo_items(), root / "traces.jsonl")
+    traces = write_traces(demo_items(), root / "traces.jsonl", compact=True)
     recipe = load_recipe(
         demo_recipe_path(),
         [

@@ -1,4 +1,4 @@
-"""The embedded-default pipeline: rule-written traces, and the demo end to end (few steps)."""
+"""The embedded-default pipeline: the reward trend, and the demo end to end (few steps)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from clinr1.cli import app
-from clinr1.data import demo_items
-from clinr1.demo import case_findings, reward_trend, synthetic_trace
-from clinr1.rewards import score_completion
-
-
-def test_synthetic_traces_earn_the_rewards_they_teach() -> None:
-    for item in demo_items():
-        scores = score_completion(synthetic_trace(item), item)
-        assert scores["accuracy"] == 1.0 and scores["format"] == 1.0, item.id
-        assert scores["faithfulness/fabricated_quotes"] == 0, item.id
-        assert scores["faithfulness"] > 0.5, item.id
-
-
-def test_case_findings_are_verbatim_and_skip_the_question_sentence() -> None:
-    question = (
-        "A 45-year-old man has chest pain for 2 hours. Troponin is 3.1 ng/mL, and the ECG is "
-        "abnormal. Which of the following is the most likely diagnosis?"
-    )
-    found = case_findings(question)
-    assert found == ["A 45-year-old man has chest pain", "Troponin is 3.1 ng/mL"]
-    assert all(f in question for f in found)
+from clinr1.demo import reward_trend
 
 
 def test_reward_trend_compares_first_and_last_logs() -> None:

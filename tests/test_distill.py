@@ -26,10 +26,10 @@ from typer.testing import CliRunner
 
 from clinr1.cli.distill import distill
 from clinr1.data import DataSource, demo_items, load_items
-from clinr1.demo import synthetic_trace
 from clinr1.distill import DistillSettings, distill_item, log_path
 from clinr1.http import ChatResult
 from clinr1.items import Item
+from clinr1.traces import compact_trace
 
 REPO = Path(__file__).resolve().parents[1]
 KEY_ENV = "CLINR1_TEST_TEACHER_KEY"
@@ -39,7 +39,7 @@ runner = CliRunner()
 
 
 def good(item: Item) -> str:
-    return synthetic_trace(item)  # correct, grounded: faithfulness 0.89, comprehensiveness 0.35
+    return compact_trace(item)  # correct, grounded, each distractor ruled out with a reason
 
 
 def wrong(item: Item) -> str:

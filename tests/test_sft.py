@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from clinr1.data import demo_items
-from clinr1.demo import write_traces
 from clinr1.sft import SFTDataError, traces_to_dataset
+from clinr1.traces import write_traces
 
 
 def test_sft_traces_skip_unreadable_lines(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    traces = write_traces(demo_items()[:3], tmp_path / "t.jsonl")
+    traces = write_traces(demo_items()[:3], tmp_path / "t.jsonl", compact=True)
     lines = traces.read_bytes().splitlines()
     traces.write_bytes(b"\n".join([lines[0], b"{torn", *lines[1:]]) + b"\n")
     dataset = traces_to_dataset(traces, "crpo")

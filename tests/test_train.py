@@ -166,9 +166,10 @@ def test_bf16_on_cpu_is_refused_with_the_fix(tmp_path: Path) -> None:
 
 def test_sft_cold_start_on_traces(tmp_path: Path) -> None:
     from clinr1.data import DataSource, load_items
-    from clinr1.demo import write_traces
+    from clinr1.traces import write_traces
 
-    traces = write_traces(load_items(DataSource(name="demo", limit=8)).items, tmp_path / "t.jsonl")
+    items = load_items(DataSource(name="demo", limit=8)).items
+    traces = write_traces(items, tmp_path / "t.jsonl", compact=True)
     out = tmp_path / "sft"
     result = runner.invoke(
         app,

@@ -199,9 +199,10 @@ else:
 SFT_DIR = OUT / "sft-coldstart"
 if SMOKE:
     from clinr1.data import demo_items
-    from clinr1.demo import demo_recipe_path, write_traces
+    from clinr1.demo import demo_recipe_path
+    from clinr1.traces import write_traces
 
-    traces = write_traces(demo_items(), OUT / "traces.jsonl")
+    traces = write_traces(demo_items(), OUT / "traces.jsonl", compact=True)
     clinr1(
         "sft", demo_recipe_path(),
         "--set", f"train.output_dir={SFT_DIR}",

@@ -1,0 +1,115 @@
+"""Cold-start traces without a teacher: real findings, distinct reasons, varied formats, and
+every kept trace verified by the rewards it teaches."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+from clinr1.data import demo_items
+from clinr1.items import Item
+from clinr1.rewards import score_completion
+from clinr1.rewards.text import normalise
+from clinr1.traces import (
+    STYLES,
+    case_findings,
+    compact_trace,
+    explanation_sentence,
+    plan,
+    verified_trace,
+    write_trace,
+    write_traces,
+)
+
+ITEMS = demo_items()
+
+
+def test_case_findings_are_verbatim_informative_and_skip_the_question() -> None:
+    question = (
+        "A 45-year-old man comes to the physician because of chest pain for 2 hours. Troponin "
+        "is 3.1 ng/mL, and the ECG is abnormal. Which of the following is the most likely "
+        "diagnosis?"
+    )
+    found = case_findings(question)
+    assert "Troponin is 3.1 ng/mL" in found
+    assert all(f in question for f in found)
+    assert not any("Which" in f or f.startswith("A 45-year-old man comes") for f in found)
+
+
+def test_compact_traces_earn_the_rewards_they_teach() -> None:
+    for item in ITEMS:
+        s = score_completion(compact_trace(item), item)
+        assert s["accuracy"] == 1.0 and s["format"] == 1.0, item.id
+        assert s["faithfulness/fabricated_quotes"] == 0, item.id
+        assert s["faithfulness"] > 0.5 and s["comprehensiveness"] >= 0.8, item.id
+
+
+def test_varied_traces_pass_the_rewards_and_vary() -> None:
+    styles: Counter[str] = Counter()
+    openings = set()
+    for item in ITEMS:
+        got = verified_trace(item, seed=3)
+        assert got is not None, item.id
+        text, scores = got
+        assert scores["faithfulness"] >= 0.6 and scores["comprehensiveness"] >= 0.6
+        styles[_style(text)] += 1
+        openings.add(text.split("\n")[1])
+    assert len(styles) >= 5, styles  # several formats
+    assert len(openings) >= 3  # several wordings of the plan
+
+
+def _style(text: str) -> str:
+    if "| Option |" in text:
+        return "table"
+    for name, pattern in (
+        ("headers", r"### Option"),
+        ("bullets", r"- \*\*[A-E]\."),
+        ("paren", r"^\([A-E]\) "),
+        ("letter", r"^[A-E]\. "),
+        ("option", r"^Option [A-E] \("),
+    ):
+        if re.search(pattern, text, re.MULTILINE):
+            return name
+    return "text"
+
+
+def test_distractor_reasons_differ_within_a_trace() -> None:
+    for item in ITEMS:
+        p = plan(item, random.Random(item.id))
+        reasons = [normalise(p.reasons[k]) for k in p.options if k != p.answer]
+        assert len(set(reasons)) == len(reasons)
+
+
+def test_the_explanation_gives_the_answers_reason() -> None:
+    item = Item(
+        "x",
+        "medmcqa",
+        "Which of the following increases callus formation:",
+        {"A": "Rigid immobilization", "B": "Movement at fracture site"},
+        "B",
+        explanation="Ans: B. Movement (Ref Apley 9/e p689)Micro movements at fracture site "
+        "encourage vascular proliferation and increase callus formation.",
+    )
+    assert explanation_sentence(item.explanation).startswith("Movement")
+    assert "vascular proliferation" in plan(item, random.Random(0)).reasons["B"]
+
+
+def test_every_style_renders_and_the_seed_decides() -> None:
+    item = ITEMS[0]
+    assert write_trace(item, seed=1) == write_trace(item, seed=1)
+    assert len({write_trace(item, seed=s) for s in range(6)}) > 1
+    for style in STYLES:
+        assert "\\boxed{" in write_trace(item, seed=0, style=style)
+
+
+def test_write_traces(tmp_path: Path) -> None:
+    path = write_traces(ITEMS[:5], tmp_path / "t.jsonl", seed=1)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [i.id for i in ITEMS[:5]]
+    assert all(r["completion"].startswith("<dx>") for r in rows)
+    assert not list(tmp_path.glob("*.tmp"))
+    compact = write_traces(ITEMS[:2], tmp_path / "c.jsonl", compact=True)
+    assert json.loads(compact.read_text().splitlines()[0])["completion"] == compact_trace(ITEMS[0])
