@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from clinr1.data.source import DataSource
 from clinr1.prompts import TEMPLATES
@@ -93,8 +100,21 @@ class PromptConfig(_Section):
 
 class RewardSpec(_Section):
     name: str
+    # Without ``weight`` an entry takes its reward's default (accuracy 10, format 0, else 1),
+    # from the one registry in clinr1.rewards.
     weight: float = 1.0
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_weight(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("weight") is None and "name" in data:
+            from clinr1.rewards.score import REWARDS  # stdlib-only: cheap to import
+
+            reward = REWARDS.get(str(data["name"]))
+            if reward is not None:
+                data = {**data, "weight": reward.default_weight}
+        return data
 
 
 class TrainConfig(_Section):
@@ -114,11 +134,7 @@ class EvalConfig(_Section):
 
 
 def _default_rewards() -> list[RewardSpec]:
-    return [
-        RewardSpec(name="accuracy", weight=10.0),
-        RewardSpec(name="faithfulness", weight=1.0),
-        RewardSpec(name="comprehensiveness", weight=1.0),
-    ]
+    return [RewardSpec(name=n) for n in ("accuracy", "faithfulness", "comprehensiveness")]
 
 
 class Recipe(_Section):

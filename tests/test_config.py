@@ -136,6 +136,14 @@ def test_defaults_are_the_paper_weights() -> None:
     assert recipe.prompt.template == "crpo"
 
 
+def test_an_entry_without_weight_takes_its_rewards_default() -> None:
+    data = {"rewards": [{"name": "accuracy"}, {"name": "format"}, {"name": "faithfulness"}]}
+    recipe = recipe_from_dict(data, check_trl=False)
+    assert [r.weight for r in recipe.rewards] == [10.0, 0.0, 1.0]
+    explicit = recipe_from_dict({"rewards": [{"name": "accuracy", "weight": 2}]}, check_trl=False)
+    assert explicit.rewards[0].weight == 2.0
+
+
 def test_reward_names_and_params_are_checked_with_their_index() -> None:
     data = {"rewards": [{"name": "acuracy", "weight": 10}, {"name": "format", "params": {"x": 1}}]}
     with pytest.raises(RecipeError) as info:
