@@ -35,11 +35,12 @@ _SYSTEM = {
         "Reason in two sections and write nothing outside them.\n"
         "<dx>\n"
         "First list the findings from the case that your reasoning depends on, each copied "
-        "word for word from the question (at least three words) inside double quotes (for "
-        'example: "fever for 3 days"). Then assess every option in turn (Option A, Option B, '
-        "...): say why the findings support it or rule it out, and end with a clear verdict "
-        '("ruled out" or "supported"). Check your leading answer against the findings before '
-        "you commit to it.\n"
+        "word for word from the question (at least three words: a symptom, sign or test "
+        "result of this patient) inside double quotes. Then assess every option in turn "
+        "(Option A, Option B, ...): give the reason the findings support it or rule it out, "
+        'and end with a clear verdict ("ruled out" or "supported"; when the question asks '
+        'which option is NOT true or is the EXCEPTION, call that option "the exception"). '
+        "Check your leading answer against the findings before you commit to it.\n"
         "</dx>\n"
         "<conclusion>\n"
         "State the answer, cite the quoted findings from <dx> that support it, and end with the "
