@@ -26,8 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clinr1.rewards import build_rewards  # noqa: E402
-from clinr1.rewards.parse import clear_caches  # noqa: E402
+from clinr1.rewards import build_rewards, clear_caches  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data" / "medqa_usmle_test_sample.jsonl"
 FALLBACK = {

@@ -21,6 +21,7 @@ from clinr1.rewards.comprehensiveness import Comprehensiveness
 from clinr1.rewards.extract import extract_answer
 from clinr1.rewards.faithfulness import Faithfulness
 from clinr1.rewards.format import Format
+from clinr1.rewards.reading import clear_caches
 from clinr1.rewards.score import DEFAULT_WEIGHTS, OBJECTIVES, REWARDS, score_completion
 
 # Ready-made instances for the default template, usable directly as TRL reward functions.
@@ -90,6 +91,7 @@ __all__ = [
     "Reward",
     "accuracy",
     "build_rewards",
+    "clear_caches",
     "comprehensiveness",
     "extract_answer",
     "faithfulness",

@@ -101,7 +101,7 @@ def find_behaviours(reading: Reading, case: CaseModel, grounding: Grounding) -> 
     for section in (reading.reasoning, reading.conclusion):
         for j, u in enumerate(section):
             k = offset + j
-            key = normalise(u.raw)
+            key = " ".join(u.raw.split())
             fresh = key not in seen
             seen.add(key)
             found = frozenset().union(*(c.behaviours for c in u.cues)) if u.cues else frozenset()

@@ -109,12 +109,12 @@ def find_mentions(
     key = tuple(options.items()) if isinstance(options, Mapping) else options
     matcher = option_matcher(key)
     raw: list[tuple[int, int, str, bool]] = []
-    claimed: list[tuple[int, int]] = []
+    claimed = bytearray(len(text) + 1)  # characters already part of a mention
 
     def add(start: int, end: int, letter: str, by_text: bool = False) -> None:
-        if not any(s < end and start < e for s, e in claimed):
+        if not any(claimed[start:end]):
             raw.append((start, end, letter, by_text))
-            claimed.append((start, end))
+            claimed[start:end] = b"\x01" * (end - start)
 
     if matcher.named_re is not None:
         for m in matcher.named_re.finditer(text):
@@ -129,12 +129,9 @@ def find_mentions(
             letter = m.group(1) or m.group(2)
             add(m.start(), m.end(), letter)
     if matcher.letters:  # "A, B and C are ruled out": letters listed after a letter mention
+        listed = _continuation(matcher.letters)
         for _start, end, _letter, by_text in sorted(raw):
-            if by_text:
-                continue
-            for m in _continuation(matcher.letters).finditer(text, end):
-                if m.start() != end:
-                    break
+            while not by_text and (m := listed.match(text, end)) is not None:
                 add(m.start(1), m.end(1), m.group(1))
                 end = m.end()
     if matcher.texts:

@@ -40,7 +40,7 @@ from clinr1.rewards.lexicon import (
 )
 from clinr1.rewards.options import Mention, find_mentions
 from clinr1.rewards.parse import BOX_RE, HARD_CAP_CHARS, Parsed, options_key, parse, strict_answer
-from clinr1.rewards.text import EMPTY, WORD_RE, Section, blank_quotes, lower, normalise
+from clinr1.rewards.text import EMPTY, WORD_RE, Section, blank_quotes, lower
 
 HEAD_CHARS = 30
 _MARKUP = " \t*#>-|_`•"
@@ -228,7 +228,7 @@ def _read_units(
         if head is not None and open_block:
             current = head
         owner = head if head is not None else current
-        key = (owner, normalise(uraw))
+        key = (owner, " ".join(uraw.split()))  # a sentence repeated, whitespace aside
         repeated = key in seen
         seen.add(key)
         verdicts: dict[str, list[Cue]] = {}
