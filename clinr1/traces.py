@@ -141,6 +141,17 @@ _OUT_REASONS = (
     'the timing and severity described in "{f}" do not match it',
     'it is a recognised distractor here: "{f}" is not what it produces',
 )
+# The same, without a quote: half of the distractors get one of these, to keep traces short.
+_OUT_REASONS_BARE = (
+    "this patient's age and sex make it improbable",
+    "it would leave the main abnormality here without a cause",
+    "its triggers and risk factors are absent",
+    "its natural history runs on a slower clock",
+    "it concerns another organ system entirely",
+    "its laboratory signature is not seen here",
+    "the intensity here far exceeds its modest effects",
+    "its epidemiology points to another age group",
+)
 _IN_REASONS = (
     'it accounts for "{f}" and "{f2}" together',
     'it brings together "{f}" and "{f2}" in one process',
@@ -250,7 +261,7 @@ def plan(
     answer, options = it.answer, dict(it.options)
     case = f"{it.context}\n{it.question}" if it.context else it.question
     n_words = len(case.split())
-    k = 2 if n_words < 40 else 3 if n_words < 120 else 4
+    k = 2 if n_words < 40 else 3
     findings = case_findings(case, k=k, max_words=6 if n_words < 40 else 7)
     if not findings:  # no clause states a finding: the most informative run of the stem
         window = _best_window(it.question.split(), 6)
@@ -263,6 +274,7 @@ def plan(
     f = findings or ["the question"]
     others = [k for k in options if k != answer]
     out_pool = rng.sample(_OUT_REASONS, k=len(_OUT_REASONS))
+    bare_pool = rng.sample(_OUT_REASONS_BARE, k=len(_OUT_REASONS_BARE))
     fits_pool = rng.sample(_FITS_REASONS, k=len(_FITS_REASONS))
     reasons: dict[str, str] = {}
     verdicts: dict[str, str] = {}
@@ -271,7 +283,8 @@ def plan(
             reasons[k] = fits_pool[i % len(fits_pool)]
             verdicts[k] = rng.choice(_FITS_VERDICTS)
         else:
-            reasons[k] = out_pool[i % len(out_pool)].format(f=f[i % len(f)])
+            quoted = out_pool[(i // 2) % len(out_pool)].format(f=f[(i // 2) % len(f)])
+            reasons[k] = quoted if i % 2 == 0 else bare_pool[(i // 2) % len(bare_pool)]
             verdicts[k] = rng.choice(_OUT_VERDICTS)
     explained = explanation_sentence(it.explanation)
     if negative:

@@ -313,3 +313,10 @@ VERDICT_WORDS = frozenset(
     clearly overall given pick choose chosen select selected considered consider consistent
     match matches typical reason reasons statement exception odd""".split()  # noqa: SIM905
 )
+# The words of revising and checking ("at first it seemed attractive", "to verify"): no reason.
+META_WORDS = frozenset(
+    """initially first seemed seems looked looks attractive tempting reflection wait actually
+    reconsider reconsidering second thought thoughts verify verified check checking checked
+    confirm confirms confirmed again final finally expect expected working backwards
+    assuming described shows""".split()  # noqa: SIM905
+)

@@ -34,8 +34,10 @@ from clinr1.rewards.extract import stated_answer
 from clinr1.rewards.lexicon import (
     CLAUSE_BREAK_RE,
     HEDGE_RE,
+    META_WORDS,
     NEGATIVE_STEM_RE,
     STOPWORDS,
+    VERDICT_KINDS,
     VERDICT_WORDS,
 )
 from clinr1.rewards.options import Mention, find_mentions
@@ -179,6 +181,10 @@ def _subjects(cue: Cue, mentions: list[Mention], clause: tuple[int, int], low: s
                 break
             group.append(m)
         return [m.letter for m in group]
+    # Only a verdict that names what follows reaches forward ("the answer is D", "most likely
+    # is ruxolitinib"); a weak cue ("cannot speak") never does.
+    if cue.verdict is None or VERDICT_KINDS[cue.verdict][2] < 2:
+        return []
     after = [m for m in mentions if cue.end <= m.start < c1 and not m.contrast]
     if after and len(low[cue.end : after[0].start].split()) <= 4:
         return [after[0].letter]
@@ -260,14 +266,13 @@ def _read_units(
 
 
 def _reason_words(units: list[UnitReading], letter: str, options: dict[str, str]) -> frozenset[str]:
-    """The content words of ``letter``'s block, less its own name and verdict vocabulary."""
+    """The content words of ``letter``'s block, less its own name, verdict vocabulary and the
+    words of revising or checking ("at first it seemed attractive")."""
     drop = set(WORD_RE.findall(lower(options.get(letter, "")))) | {letter.lower()}
-    words: set[str] = set()
-    for u in units:
-        for w in WORD_RE.findall(u.raw):
-            if w not in STOPWORDS and w not in VERDICT_WORDS and w not in drop and len(w) > 1:
-                words.add(w)
-    return frozenset(words)
+    drop |= STOPWORDS | VERDICT_WORDS | META_WORDS
+    return frozenset(
+        w for u in units for w in WORD_RE.findall(u.raw) if len(w) > 1 and w not in drop
+    )
 
 
 def _revises(u: UnitReading) -> bool:

@@ -95,7 +95,7 @@ def test_honest_answer_beats_every_cheap_trick(item: Item, count) -> None:
         gap = value - (s["faithfulness"] + s["comprehensiveness"])
         assert gap >= 0, (name, s["faithfulness"], s["comprehensiveness"])
         if _trick_applies(name, item):
-            assert gap >= MARGIN, (name, round(gap, 3))
+            assert gap >= MARGIN - 1e-9, (name, round(gap, 3))
             count(f"trick beaten by >= {MARGIN}: {name}")
         else:
             count(f"trick never ahead (short case): {name}")
