@@ -206,10 +206,13 @@ _BACKWARD = (
     'If the answer were {g}, we would expect "{f}", and the case shows exactly that.',
     'Working backwards from {g}, one would expect "{f}", which is what is described.',
 )
-_BACKTRACK = (
-    'Initially {o} looked tempting, but "{f}" argues against it.',
-    'At first {o} seemed attractive; on reflection "{f}" rules it out.',
+# A first impression, revised in that option's own block ("on reflection, ...; ruled out"):
+# a verdict that turns over, which is what backtracking is credited for.
+_FIRST_GUESSES = (
+    "At first sight {o} seems the most likely answer.",
+    "My first impression is that {o} is the most appropriate.",
 )
+_REVISIONS = ("on reflection, ", "wait, on second thought ")
 _CONCLUSIONS = (
     'Given "{f}", the answer is {gt} ({g}).',
     "The findings, above all {f}, point to {gt}: option {g}.",
@@ -241,6 +244,7 @@ class Plan:
     plan: tuple[str, str]
     check: str
     extras: list[str] = field(default_factory=list)
+    first_guess: str = ""
     conclusion: str = ""
     findings_head: str = "Key findings:"
 
@@ -310,7 +314,9 @@ def plan(
             p.extras.append(rng.choice(_BACKWARD).format(g=gold_label, f=f[0]))
         if others and rng.random() < 0.5:
             o = rng.choice(others)
-            p.extras.append(rng.choice(_BACKTRACK).format(o=f"option {o}", f=f[0]))
+            p.first_guess = rng.choice(_FIRST_GUESSES).format(o=f"option {o}")
+            p.reasons[o] = rng.choice(_REVISIONS) + p.reasons[o]
+            p.verdicts[o] = "ruled out"  # a first impression is undone by a firm verdict
     p.conclusion = rng.choice(_CONCLUSIONS).format(f=f[0], gt=options[answer], g=answer)
     return p
 
@@ -346,11 +352,11 @@ def render(p: Plan, style: str = "option", quote: tuple[str, str] = ('"', '"')) 
         return _QUOTED_RE.sub(lambda m: f"{o}{m.group(1)}{c}", text)
 
     quoted = ", ".join(f"{o}{f}{c}" for f in p.findings)
-    lines = [p.plan[0], f"{p.findings_head} {quoted}.", p.plan[1]]
+    lines = [p.plan[0], f"{p.findings_head} {quoted}.", *filter(None, [p.first_guess]), p.plan[1]]
     if style == "table":
         lines += ["| Option | Choice | Reasoning | Verdict |", "|---|---|---|---|"]
     for k, text in p.options.items():
-        shown = " ".join(text.split()).strip(' "“”')  # a stray quote mark would pair wrongly
+        shown = " ".join(text.split()).strip(' "“”').rstrip(".")  # a stray quote would pair wrongly
         lines.append(_option_line(style, k, shown, q(p.reasons[k]), p.verdicts[k]))
     lines += [q(x) for x in p.extras]
     lines.append(q(p.check))

@@ -12,9 +12,9 @@ behaviour              anchor
                        and cites a finding of the case (a grounded quote, or two content words in
                        a row from the case, one informative: "extensive fibrosis")
 ``backward_chaining``  names an option and cites a finding of the case
-``backtracking``       changes a verdict or the leading option: names an option and gives it a
-                       verdict opposite to an earlier one, or gives verdicts of both signs, or
-                       gives a verdict while naming two options ("actually D fits better than E")
+``backtracking``       turns an option's standing verdict over (ruled in before, out after, or
+                       the reverse; strong verdicts decide, as everywhere): a revision, not a
+                       sentence that narrates one
 ``subgoal``            ordinal steps ("First, ...", "Then ...", "Step 2:", "3.") opening two
                        units of at least four words, two of them content words; or one such step
                        and a sub-goal phrase ("we need to determine ...")
@@ -28,17 +28,15 @@ anchor.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from clinr1.rewards.cues import verdict_score, verdict_sign
+from clinr1.rewards.cues import Cue, verdict_sign
 from clinr1.rewards.grounding import CaseModel, Grounding
 from clinr1.rewards.lexicon import BEHAVIOURS, STEP_RE
 from clinr1.rewards.reading import Reading, UnitReading
 from clinr1.rewards.text import find_quotes, informative_pairs, is_content, normalise
 
 MIN_STEP_WORDS = 4
-_TURN_RE = re.compile(r"\b(?:but|however|yet|though|although)\b")
 _ANCHORED = frozenset({"verification", "backward_chaining"})  # need a finding of the case
 HEADER_WORDS = 4  # a cue sentence this short ("To verify:") is a header for the next one
 _STEP_FIRST = frozenset("sfnt0123456789*#>-| \t")
@@ -78,16 +76,6 @@ def _step(u: UnitReading) -> str | None:
     return next(g for g in m.groups() if g).removesuffix("ly")
 
 
-def _signs(u: UnitReading, negative: bool) -> dict[str, int]:
-    """The verdict sign this unit gives each option it attributes cues to."""
-    out = {}
-    for letter, cues in u.verdicts.items():
-        sign = verdict_sign(cues, negative)
-        if sign:
-            out[letter] = sign
-    return out
-
-
 def find_behaviours(reading: Reading, case: CaseModel, grounding: Grounding) -> Behaviours:
     """Count and credit the four behaviours of ``reading`` (see the module docstring)."""
     grounded = frozenset(grounding.grounded)
@@ -96,7 +84,7 @@ def find_behaviours(reading: Reading, case: CaseModel, grounding: Grounding) -> 
     steps: dict[int, str] = {}
     phrases: list[int] = []
     seen: set[str] = set()
-    earlier: dict[str, set[int]] = {}  # option -> verdict signs given so far
+    so_far: dict[str, list[Cue]] = {}  # option -> the verdict cues it has been given so far
     offset = 0
     for section in (reading.reasoning, reading.conclusion):
         for j, u in enumerate(section):
@@ -126,10 +114,11 @@ def find_behaviours(reading: Reading, case: CaseModel, grounding: Grounding) -> 
                     candidates["verification"].append(used)
                 if cites and "backward_chaining" in found and letters:
                     candidates["backward_chaining"].append(used)
-                if "backtracking" in found and _changes(window, earlier, reading.negative):
+                if "backtracking" in found and _changes(window, so_far, reading.negative):
                     candidates["backtracking"].append(used)
-            for letter, sign in _signs(u, reading.negative).items():
-                earlier.setdefault(letter, set()).add(sign)
+            if not u.repeated:
+                for letter, cues in u.verdicts.items():
+                    so_far.setdefault(letter, []).extend(cues)
         offset += len(section)
     counts = {b: len(candidates[b]) for b in BEHAVIOURS}
     counts["subgoal"] = len(steps) + len(phrases)
@@ -137,26 +126,17 @@ def find_behaviours(reading: Reading, case: CaseModel, grounding: Grounding) -> 
     return Behaviours(counts, credited)
 
 
-def _changes(window: list[UnitReading], earlier: dict[str, set[int]], negative: bool) -> bool:
-    """Whether a backtracking sentence revises a verdict or the leading option: an option gets
-    a verdict opposite to an earlier one, or verdicts of both signs here, or a verdict is given
-    while two options are named ("actually D fits better than E")."""
-    signs: dict[str, set[int]] = {}
-    for x in window:
-        for letter, cues in x.verdicts.items():
-            for cue in cues:
-                value = verdict_score([cue], negative)[0]
-                if value:
-                    signs.setdefault(letter, set()).add(1 if value > 0 else -1)
-                    # "looked attractive, but not at his age": support turned down by a contrast
-                    if value > 0 and _TURN_RE.search(x.low, cue.end):
-                        signs[letter].add(-1)
-    if not signs:
-        return False
-    for letter, given in signs.items():
-        if len(given) > 1 or any(-s in earlier.get(letter, ()) for s in given):
+def _changes(window: list[UnitReading], so_far: dict[str, list[Cue]], negative: int) -> bool:
+    """Whether a backtracking sentence (with the sentence it introduces) turns an option's
+    standing verdict over: ruled in before and out after, or the reverse. A sentence that only
+    narrates ("initially A looked attractive", after A was ruled out) leaves it as it was."""
+    for letter in frozenset().union(*(x.verdicts for x in window)):
+        before = so_far.get(letter, [])
+        added = [c for x in window for c in x.verdicts.get(letter, ())]
+        old, new = verdict_sign(before, negative), verdict_sign([*before, *added], negative)
+        if old and new and old != new:
             return True
-    return len(frozenset().union(*(x.letters for x in window))) >= 2
+    return False
 
 
 def _match(

@@ -10,7 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from clinr1.rewards.lexicon import BEHAVIOUR_CUES, VERDICT_CUES, VERDICT_KINDS
+from clinr1.rewards.lexicon import BEHAVIOUR_CUES, CROSSES, TICKS, VERDICT_CUES, VERDICT_KINDS
+
+# How a question's verdicts are read (``negative`` below): an ordinary stem; a negative stem
+# ("all EXCEPT", "which is NOT"), where fit and true/false flip; a negative stem whose writer
+# uses correct/incorrect for the answer ("✅ Correct" on the exception), where only fit flips.
+ORDINARY, NEGATIVE, NEGATIVE_ANSWER_SENSE = 0, 1, 2
 
 # Verification cues that are also fit verdicts ("consistent with all the findings").
 _ALSO_FIT = frozenset(BEHAVIOUR_CUES["verification"][:3])
@@ -71,7 +76,13 @@ def find_cues(low: str) -> list[Cue]:
     >>> [(c.verdict, sorted(c.behaviours)) for c in find_cues("ruled out; does not fit. verify")]
     [('ans-', []), ('fit-1', []), (None, ['verification'])]
     """
+    marks: list[Cue] = []
     if not low.isascii():  # str.translate is slow on wide strings; cues are ASCII, offsets kept
+        marks = [
+            Cue(i, i + 1, "ans+" if ch in TICKS else "ans-", frozenset())
+            for i, ch in enumerate(low)
+            if ch in TICKS or ch in CROSSES
+        ]
         low = low.replace("’", "'").encode("ascii", "replace").decode("ascii")
     padded = " " + low.translate(SEPARATORS)  # each match starts at the space before a cue
     cues: list[Cue] = []
@@ -86,20 +97,25 @@ def find_cues(low: str) -> list[Cue]:
                 family, _, weight = VERDICT_KINDS[verdict]
                 verdict = _flipped(family, weight)
         cues.append(Cue(start, end, verdict, behaviours, negator))
+    if marks:
+        cues = sorted(cues + marks, key=lambda c: c.start)
     return cues
 
 
 def _flipped(family: str, weight: int) -> str:
     if family == "answer":
         return "ans-"
+    if family == "truth":
+        return "true-"
     return "fit-2" if weight == 2 else "fit-1"
 
 
 def verdict_score(
-    cues: list[Cue] | tuple[Cue, ...], negative: bool = False, strong_only: bool = False
+    cues: list[Cue] | tuple[Cue, ...], negative: int = ORDINARY, strong_only: bool = False
 ) -> tuple[int, int]:
     """(weighted sum, sign of the last cue) of verdict ``cues``; on a ``negative`` stem the fit
-    cues count with the opposite sign (the answer is the option that does not fit).
+    cues (and, read as statements, true/false) count with the opposite sign: the answer is the
+    option that does not fit.
     ``strong_only``: count only the weight-2 cues ("ruled out", "most likely")."""
     total = last = 0
     for cue in cues:
@@ -108,14 +124,14 @@ def verdict_score(
         family, sign, weight = VERDICT_KINDS[cue.verdict]
         if not sign or (strong_only and weight < 2):
             continue
-        if negative and family == "fit":
+        if (negative and family == "fit") or (negative == NEGATIVE and family == "truth"):
             sign = -sign
         total += sign * weight
         last = sign
     return total, last
 
 
-def verdict_sign(cues: list[Cue] | tuple[Cue, ...], negative: bool = False) -> int:
+def verdict_sign(cues: list[Cue] | tuple[Cue, ...], negative: int = ORDINARY) -> int:
     """+1 (ruled in), -1 (ruled out) or 0: strong cues decide when there are any, weak ones
     ("does not", "consistent with") only otherwise; a tie goes to the last cue that counts."""
     for strong_only in (True, False):
@@ -125,7 +141,7 @@ def verdict_sign(cues: list[Cue] | tuple[Cue, ...], negative: bool = False) -> i
     return 0
 
 
-def verdict_of(text: str, negative: bool = False) -> str:
+def verdict_of(text: str, negative: int = ORDINARY) -> str:
     """``in``, ``out`` or ``none``: the verdict the cues of one option's text add up to. Strong
     cues ("ruled out", "most likely") decide; weak ones ("does not", "fits") only without them.
 
@@ -141,6 +157,6 @@ def verdict_of(text: str, negative: bool = False) -> str:
     return verdict_from(find_cues(text.lower()), negative)
 
 
-def verdict_from(cues: list[Cue] | tuple[Cue, ...], negative: bool = False) -> str:
+def verdict_from(cues: list[Cue] | tuple[Cue, ...], negative: int = ORDINARY) -> str:
     """The verdict of a list of cues (see :func:`verdict_sign`): ``in``, ``out`` or ``none``."""
     return {1: "in", -1: "out"}.get(verdict_sign(cues, negative), "none")

@@ -120,5 +120,5 @@ class Faithfulness(Reward):
             "faithfulness/fabricated_quotes": len(quotes.fabricated),
             "faithfulness/stem_copy": quotes.stem_copy,
             "faithfulness/dx_favoured": r.dx_favoured,
-            "faithfulness/negative_stem": r.negative,
+            "faithfulness/negative_stem": bool(r.negative),
         }

@@ -42,6 +42,13 @@ WORDS_PER_FINDING = 4
 PARAPHRASE_SHARE = 0.75
 MIN_BODY_WORDS = 8  # below this, the lead-in sentence stays part of the case
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+_ELLIPSIS_RE = re.compile(r"\s*(?:\.{3,}|…|\[\.\.\.\])\s*")
+NEGATORS = frozenset("not no never without denies denied absent none neither nor".split())  # noqa: SIM905
+POLARITY = frozenset(
+    "negative positive normal abnormal increased decreased elevated raised reduced low high "  # noqa: SIM905
+    "present absent enlarged small large mild severe acute chronic bilateral unilateral left "
+    "right".split()
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,8 +73,8 @@ def case_body(question: str) -> str:
     """The question less its final lead-in sentence ("Which of the following ...?"); a stem of
     one sentence, or whose other sentences hold under ``MIN_BODY_WORDS`` words, is all case.
 
-    >>> case_body("A boy has a cough and fever. Which is the diagnosis?")
-    'A boy has a cough and fever.'
+    >>> case_body("A boy has had a cough and fever for days. Which is the diagnosis?")
+    'A boy has had a cough and fever for days.'
     >>> case_body("I.V. anesthesia is:")
     'I.V. anesthesia is:'
     """
@@ -131,11 +138,27 @@ class Grounding:
 
 
 def _is_paraphrase(words: list[str], case: CaseModel) -> bool:
+    """A loose quote of a real finding: most content words are the case's, and nothing that
+    changes its meaning is new (a number, a negation or a polarity word)."""
     content = [w for w in words if is_content(w)]
     if not content:
         return False
-    if any(w.isdigit() and w not in case.vocabulary for w in words):
-        return False  # a number the case never gave is invented, however close the wording
+    padded = case.padded
+    for i, w in enumerate(words):
+        if w.isdigit():
+            # a number keeps its neighbours: "Hemoglobin 12 g/dL" is not the case's "(12-lb)"
+            if i and words[i - 1].isdigit():
+                continue  # "5 6 kg": the run was checked at its first number
+            j = i
+            while j < len(words) and words[j].isdigit():
+                j += 1
+            if f" {' '.join(words[max(0, i - 1) : j + 1])} " not in padded:
+                return False
+        elif w in NEGATORS:
+            if i + 1 < len(words) and f" {w} {words[i + 1]} " not in padded:
+                return False  # "the spleen is not palpated": a negation the case never made
+        elif w in POLARITY and w not in case.vocabulary:
+            return False  # "JAK 2 assay is negative" where the case says positive
     found = sum(w in case.vocabulary for w in content)
     return found >= PARAPHRASE_SHARE * len(content)
 
@@ -165,7 +188,8 @@ def check_quotes(
     fabricated: list[str] = []
     paraphrased = boilerplate = 0
     covered: set[int] = set()
-    for q in dict.fromkeys(normalise(q) for q in quotes):
+    parts = (p for q in quotes for p in _ELLIPSIS_RE.split(q) if p.strip())  # "a ... b": two
+    for q in dict.fromkeys(normalise(p) for p in parts):
         words = q.split()
         for i in range(len(words) - 2):  # every quote counts towards copying the stem
             for pos in case.trigrams.get((words[i], words[i + 1], words[i + 2]), ()):

@@ -28,6 +28,8 @@ NEUTRAL = (
     r"not unlikely",
 )
 ANSWER_OUT = (
+    r"incorrect (?:answer|choice|option)",
+    r"wrong (?:answer|choice|option)",
     r"is(?:n't| not) (?:the |a )?(?:correct |right |best |most appropriate )?"
     r"(?:answer|choice|option)",
     r"not (?:the |a )?(?:correct |right |best |most appropriate )?(?:answer|choice)",
@@ -48,6 +50,9 @@ ANSWER_IN = (
     r"our answer",
     r"my answer",
     r"ruled in",
+    r"that leaves",
+    r"this leaves",
+    r"which leaves",
     r"odd one out",
     r"exception",
 )
@@ -60,7 +65,14 @@ FIT_OUT_STRONG = (
     r"incompatible",
     r"contraindicated",
     r"not (?:consistent|compatible|supported|indicated|associated|seen|present|a feature|"
-    r"a cause|typical|characteristic|expected|appropriate|used|true|correct|right)",
+    r"a cause|typical|characteristic|expected|appropriate|used|true|correct|right|necessary|"
+    r"needed|required|warranted|helpful|useful|effective|recommended|first[- ]line)",
+    r"poor (?:fit|choice|option)",
+    r"improbable",
+    r"unnecessary",
+    r"unwarranted",
+    r"premature",
+    r"no role",
 )
 FIT_OUT_WEAK = (
     r"inappropriate",
@@ -149,7 +161,12 @@ TRUTH_OUT = (
     r"inaccurate",
 )
 
-# kind -> (family, sign, weight). Families: "answer", "fit", "neutral".
+# Tick and cross marks used as verdicts ("❌ A. Cladribine", "| B | ✅ |").
+TICKS = frozenset("✅✔☑✓")
+CROSSES = frozenset("❌✗✘✖❎")
+# kind -> (family, sign, weight). Families: "answer", "fit", "truth" (true/false of a
+# statement: on a negative stem read as the statement's truth, or as the answer, whichever
+# names one option), "neutral".
 VERDICT_KINDS: dict[str, tuple[str, int, int]] = {
     "neutral": ("neutral", 0, 0),
     "ans-": ("answer", -1, 2),
@@ -158,8 +175,8 @@ VERDICT_KINDS: dict[str, tuple[str, int, int]] = {
     "fit-1": ("fit", -1, 1),
     "fit+2": ("fit", 1, 2),
     "fit+1": ("fit", 1, 1),
-    "true+": ("fit", 1, 2),
-    "true-": ("fit", -1, 2),
+    "true+": ("truth", 1, 2),
+    "true-": ("truth", -1, 2),
 }
 VERDICT_CUES: dict[str, tuple[str, ...]] = {
     "neutral": NEUTRAL,
@@ -211,6 +228,8 @@ BEHAVIOUR_CUES: dict[str, tuple[str, ...]] = {
         r"actually",
         r"on (?:second|further) thought",
         r"on (?:closer|second) (?:look|inspection|review|reading)",
+        r"on reflection",
+        r"in retrospect",
         r"reconsider\w*",
         r"re-?evaluat\w+",
         r"revisit\w*",
@@ -251,14 +270,17 @@ COMMON_OPTION_TEXTS = frozenset(
 # Phrases that leave the answer open, wherever they sit in the conclusion.
 HEDGE_RE = re.compile(
     r"\b(?:equally (?:likely|plausible|possible|valid|correct|good|appropriate)"
-    r"|either\b.{1,60}\bor\b"
     r"|also (?:possible|plausible|reasonable|correct|be correct|acceptable|a possibility)"
-    r"|could also be|might also be|may also be|or possibly|or perhaps|possibly also"
+    r"|(?:could|might|may) also be (?:the |an? )?(?:answer|correct|right|option|choice|"
+    r"considered|reasonable|appropriate|possible)"
+    r"|or possibly|or perhaps|possibly also"
     r"|cannot (?:decide|choose|be sure|determine which)|hard to (?:decide|choose|say)"
     r"|not sure|unsure|uncertain (?:between|whether)|both (?:are|could be|seem) (?:correct|"
     r"possible|plausible|reasonable|likely))",
     re.DOTALL,
 )
+# Two options joined as alternatives in the conclusion ("D or E", "either D or E", "D/E").
+ALTERNATIVE_RE = re.compile(r"[\s,*()]*(?:and/or|or|/)[\s*()]*(?:option\s+|choice\s+)?$")
 # Clause breaks inside a sentence: a verdict after one of these is about a new subject.
 CLAUSE_BREAK_RE = re.compile(
     r";|\||\s[-–—]\s|\b(?:but|however|whereas|while|although|though|yet|in contrast|instead)\b"

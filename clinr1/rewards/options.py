@@ -41,7 +41,14 @@ _VERBS = (
     "(?:is|was|would|does|doesn't|do|can|cannot|can't|could|seems|fits|explains|remains|also"
     "|and|or|nor|are|has)"
 )
+# Verbs that take an option letter as their object: "Eliminate A", "that leaves D".
+_PICK_VERBS = (
+    "[Ee]liminat(?:e|es|ed|ing)|[Ee]xclud(?:e|es|ed|ing)|[Rr]ul(?:e|es|ed|ing) out"
+    "|[Cc]hoos(?:e|es|ing)|[Cc]hose|[Ll]eav(?:e|es|ing)|[Pp]ick(?:s|ed|ing)?"
+    "|[Ss]elect(?:s|ed|ing)?"
+)
 _GLUE_RE = re.compile(r"[\s(*:,-]{0,4}")
+_MARKS = re.escape("*#>•|_`✅✔☑✓❌✗✘✖❎\ufe0f-")  # markup before a label: bullets, ticks
 _LIST_SEP = r"(?:\s*(?:,|/|&|\band\b|\bor\b|\bnor\b)\s*)"
 _OPENERS = "\n.!?:;"
 
@@ -55,12 +62,13 @@ def option_matcher(options: tuple[tuple[str, str], ...]) -> OptionMatcher:
         c = f"[{letters}]"
         one = rf"\(?{c}\)?(?![\w(])"
         named_re = re.compile(
-            rf"\b(?:[Oo]ptions?|OPTIONS?|[Cc]hoices?|CHOICES?|[Aa]nswers?)\s*:?\s*\**\s*"
+            rf"\b(?:[Oo]ptions?|OPTIONS?|[Cc]hoices?|CHOICES?|[Aa]nswers?|{_PICK_VERBS})\s*:?\s*\**\s*"
             rf"({one}(?:{_LIST_SEP}{one})*)"
         )
         paren_re = re.compile(rf"\(({c})\)|(?<![\w(\\{{])({c})\)")
         label_re = re.compile(
-            rf"(?:^|(?<=[{re.escape(_OPENERS)}]))[ \t]*(?:[*#>•|_`-]+[ \t]*|\d{{1,2}}[.)][ \t]+)*"
+            rf"(?:^|(?<=[{re.escape(_OPENERS)}]))[ \t]*"
+            rf"(?:[{_MARKS}][ \t]*|\d{{1,2}}[.)][ \t]+)*"  # one mark a step: linear time
             rf"({c})(?:\*\*|__)?(?:[ \t]*[.:;|]|[ \t]*(?=\n|$)|\s[-–—]\s|\s+(?={_VERBS}\b)"
             rf"|(?={_LIST_SEP}\(?{c}\)?(?![\w(])))"
         )
@@ -132,6 +140,8 @@ def find_mentions(
         listed = _continuation(matcher.letters)
         for _start, end, _letter, by_text in sorted(raw):
             while not by_text and (m := listed.match(text, end)) is not None:
+                if claimed[m.start(1)]:
+                    break  # already read: "Options A, B, A, B, ..." stops here
                 add(m.start(1), m.end(1), m.group(1))
                 end = m.end()
     if matcher.texts:

@@ -27,11 +27,21 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
-from clinr1.rewards.cues import Cue, find_cues, verdict_from, verdict_score
+from clinr1.rewards.cues import (
+    NEGATIVE,
+    NEGATIVE_ANSWER_SENSE,
+    ORDINARY,
+    Cue,
+    find_cues,
+    verdict_from,
+    verdict_score,
+)
 from clinr1.rewards.extract import stated_answer
 from clinr1.rewards.lexicon import (
+    ALTERNATIVE_RE,
     CLAUSE_BREAK_RE,
     HEDGE_RE,
     META_WORDS,
@@ -45,7 +55,7 @@ from clinr1.rewards.parse import BOX_RE, HARD_CAP_CHARS, Parsed, options_key, pa
 from clinr1.rewards.text import EMPTY, WORD_RE, Section, blank_quotes, lower
 
 HEAD_CHARS = 30
-_MARKUP = " \t*#>-|_`•"
+_MARKUP = " \t*#>-|_`•✅✔☑✓❌✗✘✖❎\ufe0f"
 _LIST_GAP_RE = re.compile(r"^[\s*]*(?:,|/|&|and|or|nor|,\s*and|,\s*or)?[\s*]*$")
 _SENTENCE_RE = re.compile(r"(?<=[.!?:])\s+|\n+")
 
@@ -112,7 +122,7 @@ class Reading:
 
     parsed: Parsed
     options: dict[str, str]
-    negative: bool
+    negative: int  # ORDINARY, NEGATIVE or NEGATIVE_ANSWER_SENSE (clinr1.rewards.cues)
     boxed: str | None
     assessments: dict[str, Assessment]
     dx_favoured: str | None
@@ -280,19 +290,20 @@ def _revises(u: UnitReading) -> bool:
 
 
 def _assess(
-    units: tuple[UnitReading, ...], options: dict[str, str], negative: bool
+    units: tuple[UnitReading, ...], options: dict[str, str], negative: int
 ) -> dict[str, Assessment]:
     blocks: dict[str, list[UnitReading]] = {}
     cues: dict[str, list[Cue]] = {}
     last_sign: dict[str, int] = {}
     contradicted: set[str] = set()
-    previous: UnitReading | None = None
+    recent: list[UnitReading] = []  # this sentence and the two before it
     for u in units:
         if u.repeated:
             continue
         if u.owner is not None:
             blocks.setdefault(u.owner, []).append(u)
-        revised = _revises(u) or (previous is not None and _revises(previous))
+        recent = [*recent[-2:], u]
+        revised = any(map(_revises, recent))
         for letter, attributed in u.verdicts.items():
             cues.setdefault(letter, []).extend(attributed)
             total, last = verdict_score(attributed, negative, strong_only=True)
@@ -301,7 +312,6 @@ def _assess(
                 contradicted.add(letter)
             if sign:
                 last_sign[letter] = sign
-        previous = u
     out = {}
     for letter in options:
         if letter not in blocks and letter not in cues:
@@ -331,26 +341,37 @@ def _favoured(assessments: dict[str, Assessment], options: dict[str, str]) -> st
     return not_out[0] if len(not_out) == 1 else None
 
 
+def _clarity(assessments: dict[str, Assessment], favoured: str | None) -> tuple[bool, int]:
+    """How cleanly a reading picks one option: one favoured and not self-contradicting, then
+    how many others it rules out without contradicting itself."""
+    picked = favoured is not None and not assessments[favoured].contradicted
+    outs = sum(a.verdict == "out" and not a.contradicted for a in assessments.values())
+    return picked, outs
+
+
 def _conclusion(
     units: tuple[UnitReading, ...],
     blanked: str,
     options: dict[str, str],
     boxed: str | None,
-    negative: bool,
+    negative: int,
 ) -> tuple[frozenset[str], frozenset[str], bool]:
-    """(options named in the answer's favour, others named without being set aside, hedge)."""
+    """(options named in the answer's favour, other options argued for or left open as
+    alternatives, whether a hedge phrase is used). Explaining why another option is wrong
+    ("imatinib is for CML") is no hedge."""
     named: set[str] = set()
     hedged: set[str] = set()
     for u in units:
-        for m in u.mentions:
-            if m.contrast:
-                continue
-            score, _ = verdict_score(list(u.verdicts.get(m.letter, ())), negative)
-            if m.letter == boxed:
-                if score >= 0:
-                    named.add(m.letter)
-            elif score >= 0:
+        kept = [m for m in u.mentions if not m.contrast]
+        for m in kept:
+            score, _ = verdict_score(u.verdicts.get(m.letter, ()), negative)
+            if m.letter == boxed and score >= 0:
+                named.add(m.letter)
+            elif m.letter != boxed and score > 0:  # another option argued for
                 hedged.add(m.letter)
+        for a, b in pairwise(kept):  # "D or E", "either D or E": alternatives left open
+            if a.letter != b.letter and ALTERNATIVE_RE.match(u.low[a.end : b.start]):
+                hedged.update({a.letter, b.letter} - {boxed})
     stated = stated_answer(blanked, options)
     if stated is not None:
         named.add(stated)
@@ -359,7 +380,7 @@ def _conclusion(
 
 @lru_cache(maxsize=2048)
 def _read(
-    text: str, template: str, options_key_: tuple[tuple[str, str], ...], negative: bool
+    text: str, template: str, options_key_: tuple[tuple[str, str], ...], negative: int
 ) -> Reading:
     parsed = parse(text, template)
     options = dict(options_key_)
@@ -376,6 +397,13 @@ def _read(
         dx_units = _read_units(dx, dx.text, options_key_, open_block=True)
         assessments = _assess(dx_units, options, negative)
         favoured = _favoured(assessments, options)
+        if negative:
+            # "❌ Incorrect" on three options and "✅ Correct" on one: correct/incorrect name the
+            # answer here, not the statements' truth; read so when that reads more cleanly.
+            other = _assess(dx_units, options, NEGATIVE_ANSWER_SENSE)
+            chosen = _favoured(other, options)
+            if _clarity(other, chosen) > _clarity(assessments, favoured):
+                negative, assessments, favoured = NEGATIVE_ANSWER_SENSE, other, chosen
         concl = parsed.conclusion
         if concl is not EMPTY:
             blanked = BOX_RE.sub(lambda m: " " * len(m.group(0)), concl.text)
@@ -410,7 +438,7 @@ def read(text: str, options: Any, template: str = "crpo", negative: bool = False
     >>> {k: a.verdict for k, a in r.assessments.items()}, r.dx_favoured, sorted(r.conclusion_named)
     ({'A': 'out', 'B': 'in'}, 'B', ['B'])
     """
-    return _read(text, template, options_key(options), bool(negative))
+    return _read(text, template, options_key(options), NEGATIVE if negative else ORDINARY)
 
 
 def clear_caches() -> None:

@@ -14,30 +14,34 @@ from typing import Any
 from clinr1.rewards.lexicon import STOPWORDS, VIGNETTE_WORDS
 
 WORD_RE = re.compile(r"[^\W_]+")
+_DIGIT_EDGE_RE = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 # Quoted spans, on one line, in the marks chat models use: "..." “...” «...» „...“ ‘...’.
 # A closing ’ must not be an apostrophe inside a word ("patient’s").
-QUOTE_RES = (
-    re.compile(r'"([^"\n]{1,600})"'),
-    re.compile(r"“([^”\n]{1,600})”"),
-    re.compile(r"«\s?([^»\n]{1,600}?)\s?»"),
-    re.compile(r"„([^“”\n]{1,600})[“”]"),
-    re.compile(r"‘([^\n]{1,600}?)’(?![^\W_])"),
+QUOTE_RES = (  # (opening mark, pattern)
+    ('"', re.compile(r'"([^"\n]{1,600})"')),
+    ("“", re.compile(r"“([^“”\n]{1,600})”")),
+    ("«", re.compile(r"«([^«»\n]{1,600})»")),
+    ("„", re.compile(r"„([^„“”\n]{1,600})[“”]")),
+    ("‘", re.compile(r"‘([^‘\n]{1,600}?)’(?![^\W_])")),
+    # ASCII single quotes, bounded by non-word characters so that apostrophes are not read
+    ("'", re.compile(r"(?<![\w'])'([^'\n]{3,600}?)'(?![\w'])")),
 )
-_QUOTE_CHARS = '"“«„‘'
+_QUOTE_CHARS = "".join(mark for mark, _ in QUOTE_RES)
 # A sentence ends at a line break, or at ".", "!" or "?" followed by whitespace, except after an
 # abbreviation or a one-letter token ("A. Cladribine", "e.g. fever", "vs. B").
-_BREAK_RE = re.compile(r"\n|[.!?]+(?=\s)")
+_BREAK_RE = re.compile(r"\n|(?<![.!?])[.!?]+(?=\s)")  # a run starts once: linear time
 _ABBREVIATIONS = frozenset("e.g i.e eg ie vs cf approx dr mr mrs ms st fig resp incl".split())  # noqa: SIM905
-_MARKUP = " \t*#>-|_`•"
+_MARKUP = " \t*#>-|_`•✅✔☑✓❌✗✘✖❎\ufe0f"
 
 
 def normalise(text: str) -> str:
-    """Lower-case, punctuation to spaces, whitespace collapsed: the form quotes are matched in.
+    """Lower-case, punctuation to spaces, letters apart from digits, whitespace collapsed: the
+    form quotes are matched in ("JAK2" and "JAK 2" read alike).
 
-    >>> normalise("Hemoglobin 6.4 g/dL;  JAK-2 (+)")
+    >>> normalise("Hemoglobin 6.4 g/dL;  JAK2 (+)")
     'hemoglobin 6 4 g dl jak 2'
     """
-    return " ".join(WORD_RE.findall(text.lower()))
+    return " ".join(WORD_RE.findall(_DIGIT_EDGE_RE.sub(" ", text.lower())))
 
 
 def lower(text: str) -> str:
@@ -106,20 +110,29 @@ def _content(content: Any) -> str:
     return str(content)
 
 
+def quote_spans(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, quoted text)`` of every quoted span, outermost only, in order."""
+    found = []
+    for mark, rx in QUOTE_RES:
+        if mark in text:
+            found.extend((m.start(), m.end(), m.group(1).strip()) for m in rx.finditer(text))
+    found.sort(key=lambda x: (x[0], -x[1]))
+    out: list[tuple[int, int, str]] = []
+    for span in found:
+        if not out or span[0] >= out[-1][1]:  # a quote inside a quote is part of it
+            out.append(span)
+    return out
+
+
 def find_quotes(text: str) -> tuple[str, ...]:
     """The quoted spans of ``text``, in every common quotation mark, in order of position.
 
-    >>> find_quotes('He had “fever for 3 days”, «a rash» and ‘the patient’s cough’.')
-    ('fever for 3 days', 'a rash', 'the patient’s cough')
+    >>> find_quotes("He had “fever for 3 days”, « a rash », ‘the patient’s cough’ and 'no pain'.")
+    ('fever for 3 days', 'a rash', 'the patient’s cough', 'no pain')
     """
     if not any(c in text for c in _QUOTE_CHARS):
         return ()
-    found = []
-    for rx in QUOTE_RES:
-        if rx.pattern[0] in text or (rx.pattern[0] == "«" and "«" in text):
-            found.extend((m.start(), m.group(1)) for m in rx.finditer(text))
-    found.sort()
-    return tuple(q for _, q in found)
+    return tuple(q for _, _, q in quote_spans(text))
 
 
 def blank_quotes(text: str) -> str:
@@ -132,9 +145,8 @@ def blank_quotes(text: str) -> str:
     if not any(c in text for c in _QUOTE_CHARS):
         return text
     chars = list(text)
-    for rx in QUOTE_RES:
-        for m in rx.finditer(text):
-            chars[m.start() : m.end()] = " " * (m.end() - m.start())
+    for start, end, _ in quote_spans(text):
+        chars[start:end] = " " * (end - start)
     return "".join(chars)
 
 

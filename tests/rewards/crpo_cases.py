@@ -30,6 +30,7 @@ FINDINGS = (
     '"Hemoglobin 6.4 g/dL" with "Platelet count 96,000/mm3".\n'
     "First, these findings point to primary myelofibrosis, a JAK2-driven myeloproliferative "
     "neoplasm with marrow fibrosis and massive splenomegaly.\n"
+    "At first sight option E, the only cure, seems the most appropriate.\n"
     "Then I assess each option against them.\n"
 )
 ANALYSIS = (
@@ -41,8 +42,8 @@ ANALYSIS = (
     "positive JAK 2 assay, not a Philadelphia chromosome; ruled out.\n"
     "Option D (Ruxolitinib): a JAK1/2 inhibitor that shrinks the spleen and relieves the night "
     "sweats and weight loss of myelofibrosis; most appropriate.\n"
-    "Option E (Stem cell transplantation): the only curative option, but at 72 years with a prior "
-    "myocardial infarction he is a poor transplant candidate; ruled out.\n"
+    "Option E (Stem cell transplantation): on reflection, although it is the only curative option, "
+    "at 72 years with a prior myocardial infarction he is a poor transplant candidate; ruled out.\n"
 )
 CHECK = (
     "Initially option E looked attractive because it is curative, but his age and comorbidities "

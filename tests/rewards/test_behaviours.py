@@ -59,14 +59,15 @@ def test_verification_needs_the_leading_option() -> None:
     )
 
 
-def test_backtracking_needs_a_changed_verdict() -> None:
-    assert behaviours("Wait, option A again.")["backtracking"] == 0
-    assert (
-        behaviours("Wait, actually option A is ruled out for a second reason.")["backtracking"] == 0
-    )
-    assert (
-        behaviours("Initially option A seemed likely, but the marrow argues against it.")[
-            "backtracking"
-        ]
-        == 1
-    )
+def test_backtracking_needs_a_turned_verdict() -> None:
+    """A revision turns a standing verdict over; a sentence that only narrates one does not
+    (the stock "Actually, option D fits better than option A." raised C on every item)."""
+
+    def credited(sentence: str) -> float:
+        return behaviours(sentence)["backtracking"]
+
+    assert credited("Wait, option A again.") == 0
+    assert credited("Wait, actually option A is ruled out for a second reason.") == 0
+    assert credited("Actually, option D fits better than option A.") == 0
+    assert credited("Initially option A seemed likely, but the marrow argues against it.") == 0
+    assert credited("Wait, on reflection option D is ruled out by the marrow.") == 1

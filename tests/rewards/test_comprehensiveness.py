@@ -26,9 +26,10 @@ def test_honest_is_full() -> None:
     ("text", "coverage"),
     [
         (HONEST, 1.0),  # the four distractors ruled out with reasons
-        (NO_ANALYSIS, 1 / 4),  # only option E (its "argue against it" in the check) is covered
-        # A and B analysed; E set aside in the check ("argue against it")
-        (crpo(FINDINGS + ANALYSIS.split("Option C")[0] + CHECK), 3 / 4),
+        # no option analysed: E, called "the most appropriate" at first sight, is only narrated
+        # against in the check ("looked attractive ... argue against it")
+        (NO_ANALYSIS, 0.0),
+        (crpo(FINDINGS + ANALYSIS.split("Option C")[0] + CHECK), 2 / 4),  # A and B analysed
         (WRONG_BOX, 0.0),  # the boxed option A is ruled out by the <dx> itself
         (crpo(FINDINGS + "Option A: ruled out.\nOption B: excluded.\n"), 0.0),  # no reasons
         (HONEST.replace("<conclusion>", "<conclusion>\n", 1).replace("</dx>", ""), 0.0),  # broken
@@ -79,8 +80,9 @@ def test_templated_reasons_count_once() -> None:
         ("If option D were right we would expect more.", "backward_chaining", 0),  # no finding
         ("We would expect more.", "backward_chaining", 0),  # no option, no finding
         # backtracking: revising a view of an option
-        ("Initially option E looked attractive, but not at his age.", "backtracking", 1),
-        ("Wait, actually option B fits better than option E.", "backtracking", 1),  # two options
+        ("Wait, on reflection option A is the most appropriate after all.", "backtracking", 1),
+        ("Initially option A looked attractive, but not here.", "backtracking", 0),  # narrated
+        ("Wait, actually option B fits better than option E.", "backtracking", 0),  # no turn
         ("Wait. Actually. Let me reconsider.", "backtracking", 0),  # no option
         ("Wait, option E.", "backtracking", 0),  # an option, but no verdict changes
         # sub-goals: two distinct ordinal markers opening sentences of 4+ words

@@ -82,3 +82,36 @@ def test_swapping_a_true_quote_for_an_invented_one_on_a_short_stem() -> None:
 )
 def test_case_body(question: str, body: str) -> None:
     assert case_body(question) == body
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "A JAK 2 assay is negative",  # the case says positive
+        "The spleen is not palpated",  # a negation the case never made
+        "Hemoglobin 12 g/dL",  # a number of the case ("12-lb") moved next to another word
+        "because of a 72-month history of fatigue",
+    ],
+)
+def test_a_quote_that_changes_the_meaning_is_invented(quote: str) -> None:
+    assert len(check_quotes((quote,), QUESTION).fabricated) == 1
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "JAK2 assay is positive",  # letters and digits apart or together
+        "a 2-month history of fatigue ... excessive night sweats",  # two findings, elided
+        "5.6-kg weight loss",  # a loose quote of a real finding: neutral
+    ],
+)
+def test_faithful_quotes_are_not_invented(quote: str) -> None:
+    assert check_quotes((quote,), QUESTION).fabricated == ()
+
+
+def test_ascii_single_quotes_are_quotes() -> None:
+    from clinr1.rewards.parse import parse
+
+    text = "<dx>The case gives 'extensive fibrosis' and the patient's age.</dx><conclusion>x"
+    p = parse(text + "</conclusion>")
+    assert p.quotes == ("extensive fibrosis",)

@@ -186,3 +186,60 @@ def test_negative_stems_choose_the_exception() -> None:
 )
 def test_is_negative_stem(question: str, negative: bool) -> None:
     assert is_negative_stem(question) is negative
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # tick and cross marks as verdicts
+        [f"- {'✅' if k == 'D' else '❌'} **{k}. {v}**: {REASONS[k]}" for k, v in OPTIONS.items()],
+        # "Eliminate A because ...", then the one left
+        [f"Eliminate {k} because {REASONS[k]}." for k in "ABCE"] + ["That leaves D, the answer."],
+        # a plausible option turned down, and "not needed"
+        [
+            f"Option {k} ({v}): {REASONS[k]}; plausible at first, but not needed here."
+            if k != "D"
+            else f"Option D ({v}): {REASONS['D']}; the correct answer."
+            for k, v in OPTIONS.items()
+        ],
+    ],
+    ids=["tick-marks", "eliminate", "not-needed"],
+)
+def test_chat_model_verdict_styles(lines: list[str]) -> None:
+    text = crpo("\n".join(lines), ANSWER)
+    assert verdicts(text) == {"A": "out", "B": "out", "C": "out", "D": "in", "E": "out"}
+
+
+@pytest.mark.parametrize(
+    ("verdict_in", "verdict_out"),
+    [("✅ Correct", "❌ Incorrect"), ("Correct answer", "Incorrect answer"),
+     ("Right choice", "Wrong choice")],
+)  # fmt: skip
+def test_answer_sense_verdicts_on_negative_stems(verdict_in: str, verdict_out: str) -> None:
+    """On an EXCEPT question, "✅ Correct" on the exception means "the answer", not "true"."""
+    why = {
+        "A": "extravascular haemolysis enlarges the spleen",
+        "B": "the membrane defect makes the cells round",
+        "C": "seen in thalassaemia and liver disease, not this membrane disorder",
+        "D": "haemolysis lowers the haemoglobin level",
+    }
+    lines = [
+        f"{k}. {v}: {why[k]}. {verdict_in if k == 'C' else verdict_out}."
+        for k, v in NEGATIVE["options"].items()
+    ]
+    s = score_completion(crpo("\n".join(lines), "C. \\boxed{C}"), NEGATIVE)
+    assert s["faithfulness/dx_favoured"] == "C"
+    assert s["comprehensiveness/distractor_coverage"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "conclusion",
+    [
+        "D. Ruxolitinib. Imatinib is for CML, not myelofibrosis. \\boxed{D}",
+        "Ruxolitinib (D); prednisone and imatinib have no role here. \\boxed{D}",
+        "Ruxolitinib (D). Stem cell transplantation is curative but too risky at 72. \\boxed{D}",
+    ],
+)
+def test_explaining_why_another_option_is_wrong_is_no_hedge(conclusion: str) -> None:
+    s = score_completion(crpo("Option D: JAK inhibitor; most appropriate.", conclusion), ITEM)
+    assert s["faithfulness/consistency"] == 1.0
