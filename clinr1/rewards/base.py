@@ -8,6 +8,7 @@ completion against one item and returns the score under the reward's name plus i
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
@@ -105,6 +106,8 @@ class Reward:
         contexts = _column(context, n)
         prompt_col = _column(prompts, n)
         out = []
+        texts: list[str] = []
+        items: list[ItemView] = []
         for i, completion in enumerate(completions):
             try:
                 q = questions[i]
@@ -116,11 +119,21 @@ class Reward:
                     question=str(q or ""),
                     context=str(contexts[i] or ""),
                 )
-                out.append(self.score(completion_text(completion), item))
+                text = completion_text(completion)
+                out.append(self.score(text, item))
+                texts.append(text)
+                items.append(item)
             except Exception:  # a reward never raises on model output
                 out.append(0.0)
+        with contextlib.suppress(Exception):  # remembering is best effort; the scores stand
+            self.observe(texts, items)
         return out
 
+    def observe(self, texts: Sequence[str], items: Sequence[ItemView]) -> None:
+        """Called after each batch with what was scored (a reward with memory records it)."""
+
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "__name__")
+        params = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items() if k != "__name__" and not k.startswith("_")
+        )
         return f"{type(self).__name__}({params})"

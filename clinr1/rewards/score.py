@@ -28,7 +28,11 @@ DEFAULT_WEIGHTS: dict[str, float] = {name: cls.default_weight for name, cls in R
 
 @lru_cache(maxsize=8)
 def _suite(template: str) -> tuple[Reward, ...]:
-    return tuple(cls(template) for cls in REWARDS.values())
+    # Scoring one completion on its own: no memory of earlier ones (see clinr1.rewards.stock).
+    return tuple(
+        cls(template, stock_after=0) if cls is Comprehensiveness else cls(template)
+        for cls in REWARDS.values()
+    )
 
 
 def score_completion(
