@@ -598,9 +598,9 @@ def _child_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _finish(result: dict[str, Any]) -> dict[str, Any]:
-    from clinr1.cli.version import package_versions
+    from clinr1.versions import environment
 
-    return {**result, "versions": package_versions(), "python": platform.python_version()}
+    return {**result, **environment()}
 
 
 # --- the orchestrator ----------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -536,7 +535,7 @@ def finish_run(
 
     ``write=False`` (the other ranks of a multi-process run) returns it without writing.
     """
-    from clinr1.cli.version import package_versions
+    from clinr1.versions import environment
 
     final: dict[str, Any] = {}
     for entry in state.log_history:
@@ -556,8 +555,7 @@ def finish_run(
         "wall_time_s": round(time.time() - started, 2),
         "memory": peak_memory(),
         "final_metrics": final,
-        "versions": package_versions(),
-        "python": platform.python_version(),
+        **environment(),
         "git_commit": git_commit(),
         "recipe": recipe.model_dump(mode="json"),
     }
