@@ -24,7 +24,6 @@ import os
 import platform
 import resource
 import shlex
-import shutil
 import signal
 import statistics
 import subprocess
@@ -127,7 +126,7 @@ def architecture(name_or_path: str) -> tuple[dict[str, Any], Path | None]:
     name (``Qwen/Qwen2.5-3B-Instruct``, any owner) gives the built-in table above and no
     tokenizer; any other name is fetched with ``AutoConfig`` (needs the hub or its cache).
     """
-    from clinr1.tiny import resolve_model
+    from clinr1.engine import resolve_model
 
     path = Path(resolve_model(name_or_path))
     if (path / "config.json").is_file():
@@ -159,25 +158,21 @@ def random_model_path(name_or_path: str, dtype: str = "auto", seed: int = 0) -> 
     ``<|im_end|>`` as EOS); the model keeps its full vocabulary, the ids above 768 stay unused
     in prompts and decode to nothing.
     """
-    from clinr1.tiny import cache_dir, tiny_model_path
+    from clinr1.cache import build_once, cache_dir
+    from clinr1.tiny import tiny_model_path
 
     config, tokenizer_dir = architecture(name_or_path)
     tokenizer_dir = tokenizer_dir or tiny_model_path()
     key = json.dumps([_RANDOM_BUILD_VERSION, config, str(tokenizer_dir), dtype, seed], default=str)
     slug = name_or_path.rstrip("/").split("/")[-1]
     target = cache_dir() / "random-init" / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    if (target / "clinr1_random.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{slug}-", dir=target.parent))
-    try:
-        _build_random(config, tokenizer_dir, tmp, dtype=dtype, seed=seed)
-        (tmp / "clinr1_random.json").write_text(json.dumps({"from": name_or_path, "seed": seed}))
-        with contextlib.suppress(OSError):  # another process built the same folder first
-            tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+
+    def build(folder: Path) -> None:
+        _build_random(config, tokenizer_dir, folder, dtype=dtype, seed=seed)
+        marker = {"from": name_or_path, "seed": seed}
+        (folder / "clinr1_random.json").write_text(json.dumps(marker))
+
+    return build_once(target, "clinr1_random.json", build)
 
 
 def _build_random(config: dict[str, Any], tokenizer_dir: Path, out: Path, *, dtype: str, seed: int):
@@ -475,9 +470,10 @@ def measure(
             from trl import GRPOTrainer
 
             from clinr1.config import build_trl_config
+            from clinr1.device import device_settings
             from clinr1.rewards import build_rewards
             from clinr1.runlog import quiet
-            from clinr1.train import device_kwargs, items_to_dataset, load_train_items
+            from clinr1.train import items_to_dataset, load_train_items
 
             dataset = items_to_dataset(load_train_items(recipe), recipe.prompt.template)
             reward_funcs, weights = build_rewards(recipe.rewards, recipe.prompt.template)
@@ -490,7 +486,7 @@ def measure(
                 save_strategy="no",
                 logging_steps=1,
                 report_to="none",
-                **device_kwargs(recipe),
+                **device_settings(recipe.model, recipe.grpo),
             )
             timer = StepTimer(sync, warmup=warmup, max_completion_length=args.max_completion_length)
             if save is not None:
@@ -759,8 +755,7 @@ def run_bench(
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
         raise BenchError(f"unknown engine {', '.join(unknown)!r}; valid: {', '.join(ENGINES)}")
-    from clinr1.engine import EngineError
-    from clinr1.tiny import resolve_model
+    from clinr1.engine import EngineError, resolve_model
 
     child_overrides = list(overrides)
     model_path = None

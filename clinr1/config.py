@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from clinr1.data.source import DataSource
+from clinr1.device import CPU_TRAINER, cuda_available
 from clinr1.prompts import TEMPLATES
 
 TINY_MODEL = "tiny-random-qwen2"
@@ -281,15 +282,6 @@ def build_trl_config(recipe: Recipe, kind: Literal["grpo", "sft"], **extra: Any)
     return config_cls(**kwargs)
 
 
-def _cuda_available() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except Exception:
-        return False
-
-
 # ``report_to`` integrations -> the modules one of which transformers needs for it.
 REPORTERS: dict[str, tuple[str, ...]] = {
     "tensorboard": ("tensorboard", "tensorboardX"),
@@ -360,9 +352,9 @@ def validate_trl_sections(recipe: Recipe, sections: Iterable[str] = ("grpo", "sf
         if found:
             continue
         extra: dict[str, Any] = {}
-        if not _cuda_available():
+        if not cuda_available():
             # bf16/fp16 need a GPU; check everything else here and let `train` refuse them.
-            extra = {"use_cpu": True, "bf16": False, "fp16": False}
+            extra = CPU_TRAINER
         try:
             build_trl_config(recipe, kind, **extra)
         except Exception as e:

@@ -6,7 +6,10 @@
 * ``auto`` -- ``unsloth`` when a GPU is present and Unsloth imports, else ``hf``.
 
 Both run on a CPU with the tiny model (Unsloth through its CPU backend), which is how they are
-tested without a GPU.
+tested without a GPU. What a CPU refuses is decided in :mod:`clinr1.device`.
+
+``model.name_or_path`` is first resolved to a local folder (:func:`resolve_model`): the named
+models and GGUF files are built once into the cache; a hub id passes through.
 """
 
 from __future__ import annotations
@@ -16,12 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clinr1.config import ModelConfig
-from clinr1.tiny import resolve_model
-
-
-class EngineError(Exception):
-    """A model could not be loaded as configured; the message is one line saying what to change."""
+from clinr1.config import TINY_MODEL, ModelConfig
+from clinr1.device import EngineError, cuda_available, device_settings
 
 
 @dataclass
@@ -31,10 +30,20 @@ class Loaded:
     engine: str
 
 
-def cuda_available() -> bool:
-    import torch
+def resolve_model(name_or_path: str, gguf_file: str | None = None) -> str:
+    """The local folder of a named model or a GGUF file; other names pass through.
 
-    return bool(torch.cuda.is_available())
+    ``tiny-random-qwen2`` is built by :mod:`clinr1.tiny`; ``smollm2-135m-instruct``, a ``.gguf``
+    path, or a folder with ``gguf_file`` are converted once by :mod:`clinr1.gguf` (a
+    ``GGUFError`` when they cannot be).
+    """
+    if name_or_path == TINY_MODEL and not gguf_file:
+        from clinr1.tiny import tiny_model_path
+
+        return str(tiny_model_path())
+    from clinr1.gguf import resolve_gguf
+
+    return resolve_gguf(name_or_path, gguf_file) or name_or_path
 
 
 def choose_engine(requested: str) -> str:
@@ -61,22 +70,6 @@ def _torch_dtype(name: str, cuda: bool):
     return getattr(torch, name)
 
 
-def check_device(cfg: ModelConfig) -> None:
-    """Refuse GPU-only settings on a machine without CUDA, with what to change."""
-    if cuda_available():
-        return
-    if cfg.load_in_4bit:
-        raise EngineError(
-            "model.load_in_4bit=true needs a CUDA GPU (bitsandbytes 4-bit); on this machine set "
-            "--set model.load_in_4bit=false or use recipes/smoke.yaml"
-        )
-    if cfg.fast_inference:
-        raise EngineError(
-            "model.fast_inference=true (vLLM) needs a CUDA GPU; "
-            "set --set model.fast_inference=false"
-        )
-
-
 def _not_found(name: str, err: Exception) -> EngineError:
     return EngineError(
         f"could not load model {name!r} ({type(err).__name__}): check the name, or that the hub "
@@ -98,7 +91,7 @@ def load_model(
     ``trainable``, frozen for inference otherwise.
     """
     engine = choose_engine(cfg.engine)
-    check_device(cfg)
+    device_settings(cfg)  # GPU-only settings are refused here, before anything loads
     if verbose:
         print(f"engine: {engine} (model.engine={cfg.engine})", flush=True)
     adapter = adapter or cfg.adapter

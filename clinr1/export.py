@@ -150,7 +150,7 @@ def _stored_dtype(base: str, trust_remote_code: bool) -> str:
     """The dtype the base checkpoint is stored in (``config.json``), as a torch name."""
     from transformers import AutoConfig
 
-    from clinr1.tiny import resolve_model
+    from clinr1.engine import resolve_model
 
     config = AutoConfig.from_pretrained(resolve_model(base), trust_remote_code=trust_remote_code)
     dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
@@ -191,7 +191,8 @@ def export(
     Everything a user can get wrong (unknown kind, no llama.cpp for GGUF, no GPU for merged4, no
     token for the hub, a non-empty ``out``) is an :class:`ExportError` before any model loads.
     """
-    from clinr1.engine import choose_engine, cuda_available
+    from clinr1.device import cuda_available
+    from clinr1.engine import choose_engine
 
     if to not in KINDS:
         raise ExportError(f"unknown export kind {to!r}; valid: {', '.join(KINDS)}")

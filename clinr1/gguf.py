@@ -27,19 +27,17 @@ needed here).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clinr1.cache import build_once, cache_dir, file_sha256
 from clinr1.config import SMOLLM2_MODEL
-from clinr1.engine import EngineError
+from clinr1.device import EngineError
 
 SUFFIX = ".gguf"
 # Bump when the conversion below changes, so cached folders are rebuilt.
@@ -126,15 +124,6 @@ def packaged_gguf(name: str) -> Path:
         if path.is_file():
             return path
     raise GGUFError(f"model {name!r} needs its weights package: {entry.install}")
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of the file's content, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _versions() -> str:
@@ -270,24 +259,19 @@ def converted_model_path(path: str | Path, *, log: Callable[[str], None] | None 
     again and a changed one is. It is built in a temporary folder and renamed into place, so a
     reader never sees half of it.
     """
-    from clinr1.tiny import cache_dir
-
     path = Path(path).expanduser()
     if not path.is_file():
         raise GGUFError(f"no GGUF file at {path}")
     digest = file_sha256(path)
     target = cache_dir() / "gguf" / f"{digest[:16]}-v{_BUILD_VERSION}"
-    if (target / _MARKER).is_file():
-        return target
-    info = read_info(path)
-    say = log or (lambda text: print(text, file=sys.stderr, flush=True))
-    say(f"converting {path} ({info.architecture}, {_types(info)}) to {target} (once)")
-    if not info.has_chat_template:
-        say(f"note: {path.name} has no chat template; chat and eval need one in the tokenizer")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:16]}-", dir=target.parent))
-    try:
-        convert(path, tmp, info)
+
+    def build(folder: Path) -> None:
+        info = read_info(path)
+        say = log or (lambda text: print(text, file=sys.stderr, flush=True))
+        say(f"converting {path} ({info.architecture}, {_types(info)}) to {target} (once)")
+        if not info.has_chat_template:
+            say(f"note: {path.name} has no chat template; chat and eval need one in the tokenizer")
+        convert(path, folder, info)
         record = {
             "source": str(path),
             "sha256": digest,
@@ -298,13 +282,9 @@ def converted_model_path(path: str | Path, *, log: Callable[[str], None] | None 
             "build": _BUILD_VERSION,
             "versions": _versions(),
         }
-        (tmp / _MARKER).write_text(json.dumps(record, indent=2), encoding="utf-8")
-        # OSError: another process won the race; its folder is the same conversion.
-        with contextlib.suppress(OSError):
-            tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        (folder / _MARKER).write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+    return build_once(target, _MARKER, build)
 
 
 def _types(info: GGUFInfo) -> str:

@@ -4,23 +4,22 @@ It is built, once, into a cache folder: a byte-level BPE tokenizer trained with 
 a few hundred lines of clinical text and clinr1's prompt wording (ChatML chat template,
 ``<|im_end|>`` as EOS), and a 2-layer Qwen2 with random weights (about 120k parameters). The
 result is an ordinary Hugging Face model folder, so every engine loads it like a hub model; the
-tests and ``make demo`` use it because the hub is out of reach on CI.
+tests and ``make demo`` use it because the hub is out of reach on CI. ``model.name_or_path:
+tiny-random-qwen2`` resolves to it (:func:`clinr1.engine.resolve_model`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from clinr1.cache import build_once, cache_dir
 from clinr1.config import TINY_MODEL
 
 # Bump when the recipe below changes, so cached copies are rebuilt.
 _BUILD_VERSION = 4
+_MARKER = "clinr1_tiny.json"
 VOCAB_SIZE = 768
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
@@ -61,12 +60,6 @@ The patient has a history of hypertension, diabetes mellitus, and smoking.
 She reports fatigue, weight loss, and night sweats over the past 3 months.
 He has had vomiting and diarrhea for 2 days and appears dehydrated.
 """
-
-
-def cache_dir() -> Path:
-    """Where built artefacts live: ``$CLINR1_CACHE`` or ``~/.cache/clinr1``."""
-    root = os.environ.get("CLINR1_CACHE") or Path.home() / ".cache" / "clinr1"
-    return Path(root)
 
 
 def _corpus() -> list[str]:
@@ -160,7 +153,7 @@ def build_tiny_model(out_dir: str | Path, seed: int = 0) -> Path:
     )
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "clinr1_tiny.json").write_text(json.dumps({"fingerprint": _fingerprint(lines)}))
+    (out / _MARKER).write_text(json.dumps({"fingerprint": _fingerprint(lines)}))
     return out
 
 
@@ -168,29 +161,4 @@ def tiny_model_path() -> Path:
     """The cached tiny model folder, built on first use (atomically, so readers never see half)."""
     lines = _corpus()
     target = cache_dir() / f"{TINY_MODEL}-{_fingerprint(lines)}"
-    if (target / "clinr1_tiny.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{TINY_MODEL}-", dir=target.parent))
-    try:
-        build_tiny_model(tmp)
-        # OSError: another process won the race; its copy is identical.
-        with contextlib.suppress(OSError):
-            tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def resolve_model(name_or_path: str, gguf_file: str | None = None) -> str:
-    """The local folder of a named model or a GGUF file; other names pass through.
-
-    ``tiny-random-qwen2`` is built here; ``smollm2-135m-instruct``, a ``.gguf`` path, or a folder
-    with ``gguf_file`` are converted once by :mod:`clinr1.gguf` (a ``GGUFError`` when they
-    cannot be).
-    """
-    if name_or_path == TINY_MODEL and not gguf_file:
-        return str(tiny_model_path())
-    from clinr1.gguf import resolve_gguf
-
-    return resolve_gguf(name_or_path, gguf_file) or name_or_path
+    return build_once(target, _MARKER, build_tiny_model)

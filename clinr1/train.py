@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clinr1.config import Recipe
+from clinr1.device import device_settings
 from clinr1.runlog import (
     RunLogger,
     changed_settings,
@@ -65,23 +66,6 @@ def load_train_items(recipe: Recipe) -> list:
     return result.items
 
 
-def device_kwargs(recipe: Recipe, kind: str = "grpo") -> dict[str, Any]:
-    """On a CPU: force ``use_cpu`` and fp32, or refuse a GPU-only setting with what to change."""
-    from clinr1.engine import cuda_available
-
-    if cuda_available():
-        return {}
-    section = getattr(recipe, kind)
-    for key in ("bf16", "fp16", "use_vllm", "gradient_checkpointing"):
-        if section.get(key):
-            raise TrainError(
-                f"{kind}.{key}=true needs a CUDA GPU; on this machine set "
-                f"--set {kind}.{key}=false or use recipes/smoke.yaml"
-            )
-    # TRL's configs default to bf16=True, which a CPU refuses.
-    return {"use_cpu": True, "bf16": False, "fp16": False}
-
-
 @dataclass
 class Start:
     """Where a run starts: its folder, the checkpoint it resumes from, the CPU overrides, the
@@ -117,8 +101,6 @@ def prepare(recipe: Recipe, kind: str, resume: bool | None, allow_changed: bool 
     at its last step comes back complete (``Start.complete``) without training. GPU-only settings
     are refused here, before any model loads.
     """
-    from clinr1.engine import check_device
-
     started = time.time()
     out = Path(recipe.train.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -135,8 +117,8 @@ def prepare(recipe: Recipe, kind: str, resume: bool | None, allow_changed: bool 
     if checkpoint is not None and done is not None:
         record = finish_complete(out, checkpoint, recipe, kind=kind, started=started)
         return Start(out, checkpoint, changed=changed, complete=record)
-    check_device(recipe.model)
-    return Start(out, checkpoint, device_kwargs(recipe, kind), changed)
+    cpu_kwargs = device_settings(recipe.model, getattr(recipe, kind), kind)
+    return Start(out, checkpoint, cpu_kwargs, changed)
 
 
 def run(

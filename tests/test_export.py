@@ -56,7 +56,7 @@ def adapter(tmp_path_factory: pytest.TempPathFactory, _model_cache: Path) -> Pat
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from clinr1.tiny import resolve_model
+    from clinr1.engine import resolve_model
 
     base = resolve_model("tiny-random-qwen2")
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
@@ -109,7 +109,7 @@ def test_merged16_reloads_without_peft_and_matches_base_plus_adapter(
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from clinr1.tiny import resolve_model
+    from clinr1.engine import resolve_model
 
     weights = load_file(str(adapter / "adapter_model.safetensors"))
     assert any("lora_B" in k and v.abs().sum() > 0 for k, v in weights.items())  # non-trivial

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from clinr1 import gguf
+from clinr1.cache import cache_dir
 from clinr1.cli import app
 from clinr1.config import SMOLLM2_MODEL
-from clinr1.engine import EngineError
-from clinr1.tiny import cache_dir, resolve_model
+from clinr1.engine import EngineError, resolve_model
 
 runner = CliRunner()
 DEMO = ["--benchmark", "demo", "--out"]

@@ -44,7 +44,7 @@ runner = CliRunner()
 @pytest.fixture(scope="session")
 def smollm2(_model_cache: Path) -> Path:
     """The converted folder, built once into this session's cache."""
-    from clinr1.tiny import resolve_model
+    from clinr1.engine import resolve_model
 
     return Path(resolve_model(SMOLLM2_MODEL))
 
@@ -82,7 +82,7 @@ def test_named_model_is_a_llama_folder_keyed_by_the_gguf_content(
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
 
     from clinr1 import gguf
-    from clinr1.tiny import resolve_model
+    from clinr1.engine import resolve_model
 
     record = json.loads((smollm2 / "clinr1_gguf.json").read_text())
     assert record["sha256"] == gguf.file_sha256(gguf_file)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from clinr1.config import TINY_MODEL
+from clinr1.engine import resolve_model
 from clinr1.prompts import render_messages
-from clinr1.tiny import resolve_model, tiny_model_path
+from clinr1.tiny import tiny_model_path
 
 
 def test_tiny_model_builds_once_and_loads() -> None:

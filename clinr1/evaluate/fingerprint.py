@@ -3,9 +3,9 @@
 An adapter trained again at the same path, or a local model folder overwritten, must not inherit
 the completions of the old weights. :func:`weights_fingerprint` is a sha256 over the weight files
 of a folder (``*.safetensors``, ``*.bin``, ``*.gguf``, ...; top level only, so a training
-output's ``checkpoint-N`` folders do not count) or of one file. Each file's hash is cached in
-``$CLINR1_CACHE/weights-sha256.json`` by (path, size, mtime), so a 6 GB model is read once, not
-at every ``clinr1 eval``. A hub id is identified by the commit of its cached snapshot when the hub
+output's ``checkpoint-N`` folders do not count) or of one file. Each file's hash is cached by
+(path, size, mtime) (:func:`clinr1.cache.file_sha256`), so a 6 GB model is read once, not at
+every ``clinr1 eval``. A hub id is identified by the commit of its cached snapshot when the hub
 cache has one (read offline), else by its name.
 """
 
@@ -13,60 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
 from pathlib import Path
 
+from clinr1.cache import file_sha256, read_hashes, write_hashes
+
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
-_CACHE_NAME = "weights-sha256.json"
-_CHUNK = 1 << 22
-
-
-def _cache_file() -> Path:
-    from clinr1.tiny import cache_dir
-
-    return cache_dir() / _CACHE_NAME
-
-
-def _read_cache() -> dict[str, dict[str, object]]:
-    try:
-        data = json.loads(_cache_file().read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_cache(cache: dict[str, dict[str, object]]) -> None:
-    file = _cache_file()
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(f".{file.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(cache, indent=0), encoding="utf-8")
-        os.replace(tmp, file)
-    except OSError:
-        pass  # a read-only cache only costs a re-hash next time
-
-
-def file_sha256(path: Path, cache: dict[str, dict[str, object]] | None = None) -> str:
-    """The sha256 of one file, streamed; reused from ``cache`` while size and mtime match."""
-    stat = path.stat()
-    key = str(path.resolve())
-    entry = (cache or {}).get(key)
-    if entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
-        return str(entry["sha256"])
-    if stat.st_size > 1 << 29:
-        print(f"hashing {path} ({stat.st_size / 2**30:.1f} GiB, once)", file=sys.stderr)
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    if cache is not None:
-        cache[key] = {
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "sha256": digest.hexdigest(),
-        }
-    return digest.hexdigest()
 
 
 def weights_fingerprint(path: str | Path) -> str | None:
@@ -80,13 +31,13 @@ def weights_fingerprint(path: str | Path) -> str | None:
         return None
     if not files:
         return None
-    cache = _read_cache()
-    before = json.dumps(cache, sort_keys=True)
+    hashes = read_hashes()
+    before = json.dumps(hashes, sort_keys=True)
     combined = hashlib.sha256()
     for file in files:
-        combined.update(f"{file.name}\0{file_sha256(file, cache)}\n".encode())
-    if json.dumps(cache, sort_keys=True) != before:
-        _write_cache(cache)
+        combined.update(f"{file.name}\0{file_sha256(file, hashes)}\n".encode())
+    if json.dumps(hashes, sort_keys=True) != before:
+        write_hashes(hashes)
     return "sha256:" + combined.hexdigest()[:16]
 
 

@@ -63,13 +63,13 @@ def choose_backend(requested: str, cfg: ModelConfig) -> str:
             raise GenerationError(
                 "--backend vllm but vllm is not installed: pip install 'clinr1[vllm]'"
             )
-        from clinr1.engine import cuda_available
+        from clinr1.device import cuda_available
 
         if not cuda_available():
             raise GenerationError("--backend vllm needs a CUDA GPU; use --backend hf")
         return "vllm"
     if requested == "auto" and has_vllm:
-        from clinr1.engine import cuda_available
+        from clinr1.device import cuda_available
 
         if cuda_available():
             return "vllm"
@@ -184,7 +184,7 @@ class VLLMGenerator:
     def __init__(self, cfg: ModelConfig, sampling: Sampling, *, adapter: str | None = None):
         from vllm import LLM
 
-        from clinr1.tiny import resolve_model
+        from clinr1.engine import resolve_model
 
         self.sampling = sampling
         self.lora = None

@@ -78,7 +78,7 @@ def model_config(model: ModelConfig | str) -> ModelConfig:
     """A ``ModelConfig`` for a name: 4-bit only where a CUDA GPU can run it."""
     if isinstance(model, ModelConfig):
         return model
-    from clinr1.engine import cuda_available
+    from clinr1.device import cuda_available
 
     return ModelConfig(name_or_path=model, load_in_4bit=cuda_available(), lora=None)
 
