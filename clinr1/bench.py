@@ -467,28 +467,23 @@ def measure(
             if cuda:
                 result["model_gpu_allocated_gib"] = torch.cuda.memory_allocated() / 2**30
 
-            from trl import GRPOTrainer
-
-            from clinr1.config import build_trl_config
             from clinr1.device import device_settings
-            from clinr1.rewards import build_rewards
             from clinr1.runlog import quiet
-            from clinr1.train import items_to_dataset, load_train_items
+            from clinr1.train import grpo_trainer
 
-            dataset = items_to_dataset(load_train_items(recipe), recipe.prompt.template)
-            reward_funcs, weights = build_rewards(recipe.rewards, recipe.prompt.template)
-            args = build_trl_config(
+            trainer = grpo_trainer(
                 recipe,
-                "grpo",
-                reward_weights=weights,
-                disable_tqdm=True,
+                loaded,
+                callbacks=[],
                 max_steps=warmup + steps,
                 save_strategy="no",
                 logging_steps=1,
                 report_to="none",
                 **device_settings(recipe.model, recipe.grpo),
             )
-            timer = StepTimer(sync, warmup=warmup, max_completion_length=args.max_completion_length)
+            timer = StepTimer(
+                sync, warmup=warmup, max_completion_length=trainer.args.max_completion_length
+            )
             if save is not None:
                 timer.on_step = lambda: save(
                     {
@@ -499,14 +494,7 @@ def measure(
                         "partial": True,
                     }
                 )
-            trainer = GRPOTrainer(
-                model=loaded.model,
-                reward_funcs=reward_funcs,
-                args=args,
-                train_dataset=dataset,
-                processing_class=loaded.tokenizer,
-                callbacks=[timer.callback()],
-            )
+            trainer.add_callback(timer.callback())
             quiet(trainer)
             timer.instrument(trainer)
             result["settings"] = _settings(recipe, trainer.args)

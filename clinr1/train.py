@@ -66,6 +66,31 @@ def load_train_items(recipe: Recipe) -> list:
     return result.items
 
 
+def grpo_trainer(recipe: Recipe, loaded: Any, *, callbacks: list[Any], **args: Any) -> Any:
+    """TRL's ``GRPOTrainer`` for ``recipe`` on a loaded model: what ``train`` and ``bench`` run.
+
+    The recipe's training items as prompts, its rewards and weights, its ``grpo:`` section as
+    ``GRPOConfig``; ``args`` are further ``GRPOConfig`` values (the CPU ones, bench's schedule).
+    Import it after the model is loaded: the Unsloth engine patches TRL when it loads.
+    """
+    from trl import GRPOTrainer
+
+    from clinr1.config import build_trl_config
+    from clinr1.rewards import build_rewards
+
+    dataset = items_to_dataset(load_train_items(recipe), recipe.prompt.template)
+    reward_funcs, weights = build_rewards(recipe.rewards, recipe.prompt.template)
+    config = build_trl_config(recipe, "grpo", reward_weights=weights, disable_tqdm=True, **args)
+    return GRPOTrainer(
+        model=loaded.model,
+        reward_funcs=reward_funcs,
+        args=config,
+        train_dataset=dataset,
+        processing_class=loaded.tokenizer,
+        callbacks=callbacks,
+    )
+
+
 @dataclass
 class Start:
     """Where a run starts: its folder, the checkpoint it resumes from, the CPU overrides, the
@@ -139,30 +164,11 @@ def run(
     # 1. model first: the Unsloth engine must patch TRL/transformers before they are imported.
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
 
-    # 2. data, rewards, config
-    from trl import GRPOTrainer
-
-    from clinr1.config import build_trl_config
-    from clinr1.rewards import build_rewards
-
-    dataset = items_to_dataset(load_train_items(recipe), recipe.prompt.template)
-    reward_funcs, weights = build_rewards(recipe.rewards, recipe.prompt.template)
-    args = build_trl_config(
-        recipe, "grpo", reward_weights=weights, disable_tqdm=True, **start.cpu_kwargs
-    )
-
-    # 3. train
+    # 2. data, rewards, config, trainer
     logger = RunLogger(out / "metrics.jsonl", [r.name for r in recipe.rewards])
-    trainer = GRPOTrainer(
-        model=loaded.model,
-        reward_funcs=reward_funcs,
-        args=args,
-        train_dataset=dataset,
-        processing_class=loaded.tokenizer,
-        callbacks=[logger],
-    )
+    trainer = grpo_trainer(recipe, loaded, callbacks=[logger], **start.cpu_kwargs)
 
-    # 4. train, then save: adapter + tokenizer + run.json
+    # 3. train, then save: adapter + tokenizer + run.json
     return fit(
         trainer,
         recipe,
