@@ -294,13 +294,21 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def peak_memory() -> dict[str, float]:
-    """Peak GPU memory (GiB) when CUDA is in use, and the process's peak RSS (GiB)."""
+def peak_memory(driver: Any = None) -> dict[str, float]:
+    """Peak GPU memory (GiB) when CUDA is in use, and the process's peak RSS (GiB).
+
+    ``driver`` (``clinr1 bench``'s sampler of the driver's view, with ``peak`` and ``total`` in
+    bytes) adds ``peak_gpu_driver_gib`` and ``gpu_total_gib``.
+    """
+    gib = 2**30
     out = {"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
-        out["peak_gpu_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
-        out["peak_gpu_reserved_gib"] = torch.cuda.max_memory_reserved() / 2**30
+        out["peak_gpu_allocated_gib"] = torch.cuda.max_memory_allocated() / gib
+        out["peak_gpu_reserved_gib"] = torch.cuda.max_memory_reserved() / gib
+        if driver is not None:
+            out["peak_gpu_driver_gib"] = driver.peak / gib
+            out["gpu_total_gib"] = driver.total / gib
     return out
 
 
