@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 from clinr1.chat import (
     CaseError,
     Conversation,
-    HFBackend,
     ReplyPrinter,
     TerminalChat,
     TooLong,
@@ -27,6 +26,7 @@ from clinr1.chat import (
     stable_end,
 )
 from clinr1.cli.chat import chat
+from clinr1.evaluate.generate import HFStreamer
 
 CASE_LINES = [
     "A 45-year-old man presents with chest pain radiating to the left arm for 2 hours.",
@@ -257,7 +257,7 @@ def tiny(_model_cache: Path):
 def test_tiny_model_streams_token_by_token_what_evaluation_generates(tiny) -> None:
     from clinr1.evaluate.generate import HFGenerator, Sampling
 
-    backend = HFBackend(tiny.model, tiny.tokenizer, max_new_tokens=24)
+    backend = HFStreamer(tiny.model, tiny.tokenizer, max_new_tokens=24)
     messages = Conversation(backend).check("A 45-year-old man has chest pain.")
     chunks = list(backend.stream(messages, threading.Event()))
     assert len(chunks) >= 12  # about a chunk a token, not a chunk a word
@@ -266,7 +266,7 @@ def test_tiny_model_streams_token_by_token_what_evaluation_generates(tiny) -> No
 
 
 def test_ctrl_c_stops_the_generation_not_the_session(tiny) -> None:
-    backend = HFBackend(tiny.model, tiny.tokenizer, max_new_tokens=3000, context=4096)
+    backend = HFStreamer(tiny.model, tiny.tokenizer, max_new_tokens=3000, context=4096)
     fired: list[int] = []
     stream = backend.stream
 

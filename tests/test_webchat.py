@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from clinr1 import webchat
 from clinr1.chat import case_scores, parse_case
+from clinr1.chat import web as webchat
 
 REPLY = (
     '<dx>\nThe findings: "chest pain radiating to the left arm".\nOption A is ruled out.\n</dx>\n'
@@ -123,14 +123,14 @@ def test_page_streams_a_case_and_shows_the_scores(tmp_path: Path, _model_cache: 
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from clinr1.chat import HFBackend
     from clinr1.config import ModelConfig
     from clinr1.engine import load_model
+    from clinr1.evaluate.generate import HFStreamer
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     cfg = ModelConfig(name_or_path="tiny-random-qwen2", engine="hf", load_in_4bit=False)
     loaded = load_model(cfg, trainable=False, verbose=False)
-    backend = PacedBackend(HFBackend(loaded.model, loaded.tokenizer, max_new_tokens=120))
+    backend = PacedBackend(HFStreamer(loaded.model, loaded.tokenizer, max_new_tokens=120))
     port = _free_port()
     app = webchat.launch(backend, port=port, block=False, info={"model": "tiny-random-qwen2"})
     driver = _driver(tmp_path / "profile")

@@ -91,7 +91,7 @@ def chat(
     if engine not in ("auto", "unsloth", "hf"):
         raise error(f"unknown engine {engine!r}; valid: auto, unsloth, hf")
     if web:
-        from clinr1.webchat import WebChatError, require_gradio
+        from clinr1.chat.web import WebChatError, require_gradio
 
         try:
             require_gradio()
@@ -99,7 +99,7 @@ def chat(
             raise error(f"{e}") from None
     name = model or _default_model(adapter)
 
-    from clinr1.chat import HFBackend, TerminalChat, banner
+    from clinr1.chat import TerminalChat, banner
 
     typer.secho(banner(name, str(adapter) if adapter else None), bold=True)
     backend = _load_backend(
@@ -112,13 +112,12 @@ def chat(
         "temperature": temperature,
     }
     if web:
-        from clinr1.webchat import launch
+        from clinr1.chat.web import launch
 
         launch(backend, template=template, host=host, port=port, info=info)
         return
     if sys.stdin.isatty():
         import readline  # noqa: F401 - line editing and history for input()
-    assert isinstance(backend, HFBackend)
     TerminalChat(backend, template=template, info=info).run()
 
 
@@ -132,7 +131,6 @@ def _load_backend(
     max_new_tokens: int,
     temperature: float,
 ):
-    from clinr1.chat import HFBackend
     from clinr1.config import ModelConfig
     from clinr1.engine import EngineError, cuda_available, load_model
 
@@ -154,7 +152,9 @@ def _load_backend(
         )
     except EngineError as e:
         raise error(f"{e}") from None
-    backend = HFBackend(
+    from clinr1.evaluate.generate import HFStreamer
+
+    backend = HFStreamer(
         loaded.model,
         loaded.tokenizer,
         max_new_tokens=max_new_tokens,

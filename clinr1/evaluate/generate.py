@@ -10,13 +10,18 @@ temperature and top-p only (no top-k, no repetition penalty), whatever the model
   test suite.)
 * ``hf`` -- the model loaded by :func:`clinr1.engine.load_model` (transformers/PEFT, or Unsloth
   after ``FastLanguageModel.for_inference``), prompts left-padded and generated together.
+
+:class:`HFStreamer` streams one reply at a time with the same sampling: ``clinr1 chat``'s
+backend.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -114,7 +119,8 @@ class HFGenerator:
         stops.update(gen_eos if isinstance(gen_eos, (list, tuple)) else [gen_eos])
         self.stop_ids = sorted(s for s in stops if s is not None)
 
-    def _kwargs(self, n: int) -> dict[str, Any]:
+    def generate_kwargs(self, n: int) -> dict[str, Any]:
+        """The keyword arguments of ``model.generate`` for ``n`` completions a prompt."""
         s = self.sampling
         kwargs: dict[str, Any] = dict(
             max_new_tokens=s.max_new_tokens,
@@ -152,7 +158,7 @@ class HFGenerator:
         if self.sampling.temperature > 0:
             torch.manual_seed(self.sampling.seed)
         with torch.inference_mode():
-            ids = self.model.generate(**enc, **self._kwargs(n))
+            ids = self.model.generate(**enc, **self.generate_kwargs(n))
         generated = ids[:, enc["input_ids"].shape[1] :].tolist()
         stops = set(self.stop_ids)
         completions = []
@@ -161,6 +167,124 @@ class HFGenerator:
             text = tok.decode(row[:length], skip_special_tokens=True)
             completions.append(Completion(text=text, tokens=length))
         return [completions[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+class HFStreamer:
+    """Stream one reply from a transformers (or Unsloth, or PEFT) model: the chat's backend.
+
+    ``generate`` runs in a thread and feeds a ``TextIteratorStreamer``; a stopping criterion
+    watches ``stop`` so that an interrupt ends the generation within one token. Sampling is
+    :class:`HFGenerator`'s (greedy when ``temperature == 0``), so a reply is what evaluation
+    generates for the same messages. ``context`` is the tokens of prompt + reply the model
+    attends to (its ``max_position_embeddings`` unless lower).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        max_new_tokens: int = 1024,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        seed: int = 0,
+        context: int | None = None,
+    ):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_new_tokens = max_new_tokens
+        self.seed = seed
+        self.temperature = temperature
+        self._generator = HFGenerator(
+            model, tokenizer, Sampling(temperature, top_p, max_new_tokens, seed), batch_size=1
+        )
+        limit = getattr(getattr(model, "config", None), "max_position_embeddings", None) or 4096
+        self.context = min(context, limit) if context else limit
+
+    def _encode(self, messages: Messages) -> dict[str, Any]:
+        tok = self.tokenizer
+        text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return tok(text, return_tensors="pt", add_special_tokens=False)
+
+    def count_tokens(self, messages: Messages) -> int:
+        return int(self._encode(messages)["input_ids"].shape[1])
+
+    def stream(self, messages: Messages, stop: threading.Event) -> Iterator[str]:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return torch.full(
+                    (input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device
+                )
+
+        device = getattr(self.model, "device", None) or next(self.model.parameters()).device
+        enc = {k: v.to(device) for k, v in self._encode(messages).items()}
+        kwargs = self._generator.generate_kwargs(1)
+        kwargs.pop("num_return_sequences", None)
+
+        class _TokenStreamer(TextIteratorStreamer):
+            """Hands on each token's text as it comes (transformers' streamers wait for a
+            space); only half a multi-byte character is held back."""
+
+            def put(self, value):
+                if len(value.shape) > 1:
+                    value = value[0]
+                if self.skip_prompt and self.next_tokens_are_prompt:
+                    self.next_tokens_are_prompt = False
+                    return
+                self.token_cache.extend(value.tolist())
+                text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+                if text.endswith("\ufffd"):
+                    return
+                printable = text[self.print_len :]
+                if text.endswith("\n"):  # start afresh, so decoding stays short
+                    self.token_cache, self.print_len = [], 0
+                else:
+                    self.print_len = len(text)
+                if printable:
+                    self.on_finalized_text(printable)
+
+        streamer = _TokenStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=0.1
+        )
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                if self.temperature > 0:
+                    torch.manual_seed(self.seed)
+                with torch.inference_mode():
+                    self.model.generate(
+                        **enc,
+                        **kwargs,
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([_Stop()]),
+                    )
+            except BaseException as e:  # reported in the caller's thread
+                errors.append(e)
+                streamer.end()
+
+        thread = threading.Thread(target=work, name="clinr1-generate", daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:
+                    chunk = next(streamer)
+                except StopIteration:
+                    break
+                except queue.Empty:
+                    if not thread.is_alive():
+                        break
+                    continue
+                if chunk:
+                    yield chunk
+        finally:
+            stop.set()
+            thread.join()
+        if errors:
+            raise errors[0]
 
 
 def _lora_rank(adapter: str) -> int:

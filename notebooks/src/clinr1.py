@@ -316,10 +316,11 @@ display(Markdown(render_markdown(table)))
 # %%
 import threading
 
-from clinr1.chat import Conversation, HFBackend, Reply, case_scores, parse_case
+from clinr1.chat import Conversation, Reply, case_scores, parse_case
 from clinr1.config import ModelConfig
 from clinr1.data import demo_items
 from clinr1.engine import load_model
+from clinr1.evaluate.generate import HFStreamer
 from clinr1.prompts import format_question
 
 chat_cfg = ModelConfig(
@@ -330,7 +331,7 @@ chat_cfg = ModelConfig(
     lora=None,
 )
 loaded = load_model(chat_cfg, trainable=False, adapter=str(CRPO_DIR), verbose=False)
-backend = HFBackend(loaded.model, loaded.tokenizer, max_new_tokens=224 if SMOKE else 1024)
+backend = HFStreamer(loaded.model, loaded.tokenizer, max_new_tokens=224 if SMOKE else 1024)
 conversation = Conversation(backend, template="crpo")
 
 

@@ -1,10 +1,11 @@
 """``clinr1 chat --web``: the chat as a Gradio page on this machine (``pip install clinr1[demo]``).
 
-The same pieces as the terminal (:mod:`clinr1.chat`): the reply streams into the page cut into
-its ``<dx>`` and ``<conclusion>`` sections with the boxed answer highlighted, and a pasted
-multiple-choice case is scored by the CRPO rewards in a panel beside it (accuracy once the gold
-letter is typed). Gradio is imported only here, inside the functions, so the rest of clinr1
-runs without it; analytics are off and the page listens on 127.0.0.1 unless told otherwise.
+The same conversation as the terminal (:mod:`clinr1.chat.conversation`): the reply streams into
+the page cut into its ``<dx>`` and ``<conclusion>`` sections with the boxed answer highlighted,
+and a pasted multiple-choice case is scored by the CRPO rewards in a panel beside it (accuracy
+once the gold letter is typed). Gradio is imported only here, inside the functions, so the rest
+of clinr1 runs without it; analytics are off and the page listens on 127.0.0.1 unless told
+otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from clinr1.chat import (
+from clinr1.chat.conversation import (
     DISCLAIMER,
     Backend,
     CaseError,
