@@ -8,12 +8,11 @@ starts from a model that already writes ``<dx>`` / ``<conclusion>`` / ``\\boxed{
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 from clinr1.config import Recipe
-from clinr1.runlog import RunLogger, fit
+from clinr1.runlog import RunLogger
 
 
 class SFTDataError(Exception):
@@ -78,13 +77,11 @@ def run(
     from clinr1.engine import load_model
     from clinr1.train import TrainError, prepare
 
-    started = time.time()
     if recipe.data.train is None or not recipe.data.train.path:
         raise TrainError("data.train.path is missing: point it at a traces JSONL")
     start = prepare(recipe, "sft", resume, allow_changed)
     if start.complete is not None:
         return start.complete
-    out, checkpoint = start.out, start.checkpoint
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
 
     from trl import SFTTrainer
@@ -100,14 +97,6 @@ def run(
         args=args,
         train_dataset=dataset,
         processing_class=loaded.tokenizer,
-        callbacks=[RunLogger(out / "metrics.jsonl", [])],
+        callbacks=[RunLogger(start.out / "metrics.jsonl", [])],
     )
-    return fit(
-        trainer,
-        recipe,
-        kind="sft",
-        engine=loaded.engine,
-        checkpoint=checkpoint,
-        started=started,
-        changed=start.changed,
-    )
+    return start.fit(trainer, recipe, loaded.engine)

@@ -96,11 +96,25 @@ class Start:
     """Where a run starts: its folder, the checkpoint it resumes from, the CPU overrides, the
     settings changed since the run in the folder, and the record when nothing is left to train."""
 
+    kind: str
     out: Path
     checkpoint: Path | None
+    started: float
     cpu_kwargs: dict[str, Any] = field(default_factory=dict)
     changed: list[str] = field(default_factory=list)
     complete: dict[str, Any] | None = None
+
+    def fit(self, trainer: Any, recipe: Recipe, engine: str) -> dict[str, Any]:
+        """Train from here, then save weights, tokenizer and ``run.json`` (:func:`runlog.fit`)."""
+        return fit(
+            trainer,
+            recipe,
+            kind=self.kind,
+            engine=engine,
+            checkpoint=self.checkpoint,
+            started=self.started,
+            changed=self.changed,
+        )
 
 
 def resume_plan(
@@ -141,9 +155,9 @@ def prepare(recipe: Recipe, kind: str, resume: bool | None, allow_changed: bool 
         )
     if checkpoint is not None and done is not None:
         record = finish_complete(out, checkpoint, recipe, kind=kind, started=started)
-        return Start(out, checkpoint, changed=changed, complete=record)
+        return Start(kind, out, checkpoint, started, changed=changed, complete=record)
     cpu_kwargs = device_settings(recipe.model, getattr(recipe, kind), kind)
-    return Start(out, checkpoint, cpu_kwargs, changed)
+    return Start(kind, out, checkpoint, started, cpu_kwargs, changed)
 
 
 def run(
@@ -155,26 +169,16 @@ def run(
     """
     from clinr1.engine import load_model
 
-    started = time.time()
     start = prepare(recipe, "grpo", resume, allow_changed)
     if start.complete is not None:
         return start.complete
-    out, checkpoint = start.out, start.checkpoint
 
     # 1. model first: the Unsloth engine must patch TRL/transformers before they are imported.
     loaded = load_model(recipe.model, trainable=True, seed=recipe.train.seed)
 
     # 2. data, rewards, config, trainer
-    logger = RunLogger(out / "metrics.jsonl", [r.name for r in recipe.rewards])
+    logger = RunLogger(start.out / "metrics.jsonl", [r.name for r in recipe.rewards])
     trainer = grpo_trainer(recipe, loaded, callbacks=[logger], **start.cpu_kwargs)
 
     # 3. train, then save: adapter + tokenizer + run.json
-    return fit(
-        trainer,
-        recipe,
-        kind="grpo",
-        engine=loaded.engine,
-        checkpoint=checkpoint,
-        started=started,
-        changed=start.changed,
-    )
+    return start.fit(trainer, recipe, loaded.engine)
