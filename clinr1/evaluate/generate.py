@@ -287,6 +287,40 @@ class HFStreamer:
             raise errors[0]
 
 
+def load_streamer(
+    cfg: ModelConfig,
+    *,
+    adapter: str | None = None,
+    max_new_tokens: int = 1024,
+    temperature: float = 0.0,
+    context: int | None = None,
+) -> HFStreamer:
+    """Load ``cfg`` (+ LoRA ``adapter``) for inference and stream replies from it (the chat).
+
+    A :class:`GenerationError` when ``max_new_tokens`` leaves no room for a prompt in the
+    context; the engine's errors (:class:`~clinr1.device.EngineError`) as they come.
+    """
+    from transformers.utils import logging as hf_logging
+
+    from clinr1.engine import load_model
+
+    hf_logging.disable_progress_bar()
+    loaded = load_model(cfg, trainable=False, adapter=adapter, verbose=False)
+    streamer = HFStreamer(
+        loaded.model,
+        loaded.tokenizer,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        context=context,
+    )
+    if streamer.max_new_tokens >= streamer.context:
+        raise GenerationError(
+            f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in the "
+            f"{streamer.context}-token context"
+        )
+    return streamer
+
+
 def _lora_rank(adapter: str) -> int:
     try:
         config = json.loads((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8"))

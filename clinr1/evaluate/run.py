@@ -15,7 +15,6 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from clinr1.evaluate.metrics import (
     format_value,
     metric_order,
 )
+from clinr1.evaluate.settings import EvalError, EvalSettings
 from clinr1.evaluate.store import RecordStore, atomic_write, record_key
 from clinr1.items import Item
 from clinr1.prompts import check_template, render_messages
@@ -50,37 +50,6 @@ _PINNED = (
     "model_weights",
     "adapter_weights",
 )
-
-
-class EvalError(Exception):
-    """An evaluation that cannot run as asked; the message is one line saying what to change."""
-
-
-@dataclass
-class EvalSettings:
-    """Everything ``clinr1 eval`` takes besides the model (the recipe's ``eval:`` section+)."""
-
-    benchmarks: list[str | Benchmark] = field(default_factory=lambda: ["demo"])
-    out: str = "outputs/eval"
-    template: str = "crpo"
-    limit: int | None = None
-    samples: int = 1
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_new_tokens: int = 1024
-    batch_size: int = 8
-    backend: str = "auto"
-    seed: int = 0
-    path: str | None = None  # a local file for a single benchmark (--path)
-
-
-def model_config(model: ModelConfig | str) -> ModelConfig:
-    """A ``ModelConfig`` for a name: 4-bit only where a CUDA GPU can run it."""
-    if isinstance(model, ModelConfig):
-        return model
-    from clinr1.device import cuda_available
-
-    return ModelConfig(name_or_path=model, load_in_4bit=cuda_available(), lora=None)
 
 
 def _log(message: str) -> None:
@@ -240,7 +209,7 @@ def run_eval(
         if not hasattr(settings, key):
             raise TypeError(f"run_eval() got an unexpected keyword argument {key!r}")
         setattr(settings, key, value)
-    cfg = model_config(model)
+    cfg = model if isinstance(model, ModelConfig) else ModelConfig.for_inference(model)
     adapter = adapter or cfg.adapter
     try:
         check_template(settings.template)
