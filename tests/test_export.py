@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from clinr1.cli.chat import export
+from clinr1.cli.export import export
 
 runner = CliRunner()
 PROMPTS = [

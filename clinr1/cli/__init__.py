@@ -13,12 +13,13 @@ from typing import Annotated
 import typer
 
 from clinr1.cli.bench import bench
-from clinr1.cli.chat import chat, export
+from clinr1.cli.chat import chat
 from clinr1.cli.command import Command
 from clinr1.cli.data import data_app
 from clinr1.cli.demo import demo
 from clinr1.cli.distill import distill
 from clinr1.cli.evaluate import compare, eval_
+from clinr1.cli.export import export
 from clinr1.cli.recipe import validate
 from clinr1.cli.score import score
 from clinr1.cli.train import sft, train
@@ -91,9 +92,4 @@ data_app.command("export-verl", cls=Command, short_help="A dataset as verl's RL 
 )
 app.add_typer(data_app, name="data", short_help="Datasets in clinr1's item schema.")
 
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
-__all__ = ["Annotated", "app", "main"]
+__all__ = ["app"]

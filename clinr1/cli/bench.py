@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, error, resolve_recipe
+from clinr1.cli.command import error
+from clinr1.cli.options import SetOption, resolve_recipe
 
 
 def bench(

@@ -1,4 +1,5 @@
-"""What every ``clinr1`` command shares: ``--help`` that reads at 80 columns, and a word on Ctrl-C.
+"""What every ``clinr1`` command shares: ``--help`` that reads at 80 columns, errors in one line
+(:func:`error`), and a word on Ctrl-C.
 
 Typer's rich help puts every option in a five-column table that, at 80 columns, cuts names and
 defaults with "…" and wraps descriptions at a few words; the app therefore uses the plain layout
@@ -18,7 +19,17 @@ from __future__ import annotations
 import typer
 import typer.core
 
-from clinr1.cli.recipe import fail
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error (or several, one per problem) to stderr; return the Exit to raise."""
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def error(message: str, code: int = 2) -> typer.Exit:
+    """``fail`` for one problem: ``error: MESSAGE`` on stderr."""
+    return fail(f"error: {message}", code)
+
 
 # Option name -> metavar, where the name says more than the type.
 METAVARS: dict[str, str] = {

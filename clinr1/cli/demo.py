@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, fail, recipe_failure
+from clinr1.cli.command import fail
+from clinr1.cli.options import SetOption, recipe_failure
 
 
 def demo(

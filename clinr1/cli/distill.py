@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import error
+from clinr1.cli.command import error
+from clinr1.cli.options import HubOpt, PathOpt, SubsetOpt, load_source, matching
 
 
 def distill(
@@ -52,13 +53,9 @@ def distill(
             show_default=False,
         ),
     ],
-    path: Annotated[
-        str | None, typer.Option(help="Local file for --data (jsonl/json/csv/tsv/parquet).")
-    ] = None,
-    hub: Annotated[
-        str | None, typer.Option(help="Hugging Face dataset id (default: the adapter's).")
-    ] = None,
-    subset: Annotated[str | None, typer.Option(help="Hub configuration of --data.")] = None,
+    path: PathOpt = None,
+    hub: HubOpt = None,
+    subset: SubsetOpt = None,
     split: Annotated[
         str | None,
         typer.Option(
@@ -188,30 +185,11 @@ items already finished (kept or all rejected); failed items are asked again. A s
 traces asked, kept, rejected by check, failed, the first error, tokens) ends the run on stderr; \
 the exit code is 1 when no item got an answer. See docs/distill.md.
     """
-    from clinr1.cli.data import load_source
+    options = dict(locals())  # the flags, by name, before any other local
     from clinr1.distill import DistillError, DistillSettings, run_distill, safe_url
 
-    settings = DistillSettings(
-        url=teacher_url,
-        model=teacher_model,
-        template=template,
-        samples=samples,
-        keep=keep,
-        min_faithfulness=min_faithfulness,
-        min_comprehensiveness=min_comprehensiveness,
-        temperature=temperature,
-        top_p=top_p,
-        max_tokens=max_tokens,
-        n_per_request=n_per_request,
-        system=system,
-        strip_think=strip_think,
-        api_key_env=api_key_env or None,
-        timeout=timeout,
-        retries=retries,
-        backoff=backoff,
-        workers=workers,
-        stop_after_failures=stop_after_failures,
-    )
+    named = {"url": teacher_url, "model": teacher_model, "api_key_env": api_key_env or None}
+    settings = DistillSettings(**{**matching(DistillSettings, options), **named})
     try:
         settings.check()
     except DistillError as e:

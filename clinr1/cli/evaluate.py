@@ -12,12 +12,8 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, error, fail, resolve_recipe
-
-
-def _slug(text: str) -> str:
-    name = Path(text.rstrip("/")).name or text
-    return "".join(c if c.isalnum() or c in "._-" else "-" for c in name)
+from clinr1.cli.command import error, fail
+from clinr1.cli.options import LoadIn4bitOption, SetOption, matching, resolve_recipe
 
 
 def eval_(
@@ -97,13 +93,7 @@ def eval_(
         str | None,
         typer.Option(help="Model loader for the transformers backend: auto, unsloth or hf."),
     ] = None,
-    load_in_4bit: Annotated[
-        bool | None,
-        typer.Option(
-            "--load-in-4bit/--no-load-in-4bit",
-            help="Load the model in 4 bits (bitsandbytes). Default: on with a CUDA GPU.",
-        ),
-    ] = None,
+    load_in_4bit: LoadIn4bitOption = None,
     seed: Annotated[int, typer.Option(help="Sampling seed (temperature > 0).")] = 0,
     recipe: Annotated[
         Path | None,
@@ -144,87 +134,29 @@ comprehensiveness, completion length, and optionally an LLM judge.
 command again generates only what is missing. OUT/summary.json and OUT/report.md are written at \
 the end. Greedy decoding and the crpo prompt by default; see docs/evaluation.md.
     """
-    from clinr1.config import ModelConfig, Recipe
-
-    cfg_recipe = resolve_recipe(recipe, set_, check_trl=False) if recipe else None
-    if set_ and not recipe:
-        raise error("--set needs --recipe")
-    r = cfg_recipe or Recipe()
-    if cfg_recipe is None and model is None:
-        raise error("give --model (or --recipe)")
-    if (judge_url is None) != (judge_model is None):
-        raise error("--judge-url and --judge-model go together")
-
-    updates: dict[str, object] = {"lora": None}
-    if model is not None:
-        updates["name_or_path"] = model
-    if engine is not None:
-        updates["engine"] = engine
-    if load_in_4bit is not None:
-        updates["load_in_4bit"] = load_in_4bit
-    elif cfg_recipe is None:
-        from clinr1.engine import cuda_available
-
-        updates["load_in_4bit"] = cuda_available()
-    try:
-        cfg = ModelConfig.model_validate({**r.model.model_dump(), **updates})
-    except ValueError as e:
-        raise error(f"{str(e).splitlines()[-1].strip()}") from None
-
-    from clinr1.evaluate import EvalError, EvalSettings, JudgeSettings, run_eval
-    from clinr1.evaluate.benchmarks import Benchmark
-
-    benchmarks: list[str | Benchmark] = []
-    if benchmark:
-        benchmarks = [benchmark]
-    elif r.eval.benchmarks:
-        benchmarks = list(r.eval.benchmarks)
-    elif cfg_recipe is not None and r.data.eval is not None:
-        benchmarks = [Benchmark(name=r.data.eval.name, source=r.data.eval)]
-    else:
-        benchmarks = ["demo"]
-    adapter_path = str(adapter) if adapter else cfg.adapter
-    default_out = Path("outputs/eval") / (
-        _slug(cfg.name_or_path) + (f"+{_slug(adapter_path)}" if adapter_path else "")
-    )
-    settings = EvalSettings(
-        benchmarks=benchmarks,
-        out=str(out or r.eval.out or default_out),
-        template=template or (r.prompt.template if cfg_recipe else "crpo"),
-        limit=limit if limit is not None else r.eval.limit,
-        samples=samples if samples is not None else r.eval.samples,
-        temperature=temperature if temperature is not None else r.eval.temperature,
-        top_p=top_p,
-        max_new_tokens=max_new_tokens if max_new_tokens is not None else r.eval.max_new_tokens,
-        batch_size=batch_size,
-        backend=backend,
-        seed=seed,
-        path=str(path) if path else None,
-    )
-    judge = None
-    if judge_url and judge_model:
-        judge = JudgeSettings(
-            url=judge_url,
-            model=judge_model,
-            api_key_env=judge_api_key_env,
-            timeout=judge_timeout,
-            retries=judge_retries,
-            workers=judge_workers,
-        )
-
-    from clinr1.engine import EngineError
+    options = dict(locals())  # the flags, by name, before any other local
+    from clinr1.device import EngineError
+    from clinr1.evaluate import EvalError, plan_eval, run_eval
     from clinr1.evaluate.generate import GenerationError
 
+    resolved = resolve_recipe(recipe, set_, check_trl=False) if recipe else None
+    if set_ and not recipe:
+        raise error("--set needs --recipe")
     try:
-        summary = run_eval(cfg, settings, adapter=adapter_path, judge=judge)
+        plan = plan_eval(**matching(plan_eval, {**options, "recipe": resolved}))
+    except EvalError as e:
+        raise error(f"{e}") from None
+    out_dir = Path(plan.settings.out)
+    try:
+        summary = run_eval(plan.model, plan.settings, adapter=plan.adapter, judge=plan.judge)
     except (EvalError, EngineError, GenerationError) as e:
         raise error(f"{e}") from None
     except KeyboardInterrupt:
-        raise fail(interrupted(Path(settings.out)), 130) from None
+        raise fail(interrupted(out_dir), 130) from None
     if json_:
         typer.echo(json.dumps(summary, indent=2))
     else:
-        typer.echo((Path(settings.out) / "report.md").read_text(encoding="utf-8").rstrip())
+        typer.echo((out_dir / "report.md").read_text(encoding="utf-8").rstrip())
 
 
 def interrupted(out: Path) -> str:

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from clinr1.cli.recipe import error
+from clinr1.cli.command import error
+from clinr1.cli.options import TemplateOption
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -101,9 +102,7 @@ def score(
             "--completions", help='Completions, {"completion": "..."} a line.', metavar="JSONL"
         ),
     ] = None,
-    template: Annotated[
-        str, typer.Option("--template", help="Prompt template: crpo, r1 or plain.")
-    ] = "crpo",
+    template: TemplateOption = "crpo",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     weight: Annotated[
         list[str] | None,
@@ -120,10 +119,6 @@ def score(
     JSON object a line. A malformed line is reported on stderr, the others are still scored,
     and the exit status is 1.
     """
-    from clinr1.prompts import TEMPLATES
-
-    if template not in TEMPLATES:
-        raise error(f"unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
     single = item is not None or completion is not None
     batch = items is not None or completions is not None
     if single == batch or (single and (item is None or completion is None)):

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinr1.cli.recipe import SetOption, error, fail, resolve_recipe
+from clinr1.cli.command import error, fail
+from clinr1.cli.options import SetOption, resolve_recipe
 
 if TYPE_CHECKING:
     from clinr1.config import Recipe

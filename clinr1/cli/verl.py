@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from clinr1.cli.data import (
+from clinr1.cli.command import error
+from clinr1.cli.options import (
     AnswerFormatOpt,
     ColumnOpt,
     CopBaseOpt,
@@ -20,29 +21,27 @@ from clinr1.cli.data import (
     SourceArg,
     StrictOpt,
     SubsetOpt,
+    TemplateOption,
     load_source,
 )
-from clinr1.cli.recipe import error
 
 
 def export_verl(
     source: SourceArg,
     out: Annotated[
         Path,
-        typer.Option("--out", help="parquet file to write, e.g. data/medqa-train.parquet"),
+        typer.Option("--out", help="Parquet file to write, e.g. data/medqa-train.parquet."),
     ],
     path: PathOpt = None,
     hub: HubOpt = None,
     subset: SubsetOpt = None,
     split: Annotated[
-        str | None, typer.Option("--split", help="split, e.g. test or train[50%:]")
+        str | None, typer.Option("--split", help="Split, e.g. test or train[50%:].")
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="at most this many items (default: all)")
+        int | None, typer.Option("--limit", min=1, help="At most this many items (default: all).")
     ] = None,
-    template: Annotated[
-        str, typer.Option("--template", help="prompt template: crpo, r1 or plain")
-    ] = "crpo",
+    template: TemplateOption = "crpo",
     cop_base: CopBaseOpt = None,
     strict: StrictOpt = False,
     column: ColumnOpt = None,
@@ -55,10 +54,7 @@ def export_verl(
     clinr1.integrations.verl.compute_score reads back. The summary line goes to stderr.
     """
     from clinr1.integrations.verl import verl_rows, write_parquet
-    from clinr1.prompts import TEMPLATES
 
-    if template not in TEMPLATES:
-        raise error(f"unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
     if out.suffix != ".parquet":
         raise error(f"--out {out}: give a .parquet file name")
     result = load_source(
