@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,24 @@ def test_grpo_value_types_are_checked_against_trl() -> None:
         "grpo.num_generations: Input should be a valid integer, unable to parse string as an "
         "integer (got 'many')"
     ]
+
+
+class _Opaque:  # no pydantic schema: the check says so instead of passing silently
+    pass
+
+
+@dataclasses.dataclass
+class _Config:  # a TRL-like config with a field pydantic cannot check
+    steps: int = 1
+    hook: _Opaque | None = None
+
+
+def test_a_trl_type_pydantic_cannot_read_is_left_to_trl_with_a_warning() -> None:
+    from clinr1.config import _check_trl_section, trl_kwargs
+
+    with pytest.warns(UserWarning, match=r"grpo\.hook: type not checked here, pydantic cannot"):
+        assert _check_trl_section("grpo", {"steps": "2", "hook": "x"}, _Config) == []
+    assert trl_kwargs({"steps": "2", "hook": "x"}, _Config) == {"steps": 2, "hook": "x"}
 
 
 def test_grpo_keys_owned_elsewhere_are_redirected() -> None:
