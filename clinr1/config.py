@@ -139,7 +139,6 @@ class TrainConfig(_Section):
     output_dir: str = "outputs/run"
     seed: int = 42
     resume: bool = True  # continue from the last checkpoint in output_dir
-    sft_data: str | None = None  # JSONL of items + "completion" for `clinr1 sft`
 
 
 class EvalConfig(_Section):

@@ -75,6 +75,7 @@ _SCHEDULE_KEYS = (
 _OTHER_KEYS = (
     "train.resume",
     "train.output_dir",
+    "train.sft_data",  # never read, and removed; still in the recipe.yaml of older runs
     "eval",
     "data.eval",
     "model.gpu_memory_utilization",
@@ -109,8 +110,6 @@ def changed_settings(old: dict[str, Any], new: dict[str, Any], kind: str) -> lis
     """
     other = "sft" if kind == "grpo" else "grpo"
     ignored = (*_OTHER_KEYS, other, *(f"{kind}.{k}" for k in _SCHEDULE_KEYS))
-    if kind == "grpo":
-        ignored += ("train.sft_data",)
 
     def relevant(key: str) -> bool:
         return not any(key == p or key.startswith(p + ".") for p in ignored)
