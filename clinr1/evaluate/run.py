@@ -37,8 +37,10 @@ from clinr1.evaluate.store import RecordStore, atomic_write, record_key
 from clinr1.items import Item
 from clinr1.prompts import check_template, render_messages
 
-# Settings that change what a completion is; resuming into an OUT made with others is refused.
+# Settings that change what a completion is, pinned in OUT/pinned.json; resuming into an OUT made
+# with others is refused.
 # The weights are pinned by their hash: an adapter trained again at the same path is another one.
+PINNED_FILE = "pinned.json"
 _PINNED = (
     "model",
     "adapter",
@@ -56,19 +58,30 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _check_run_file(out: Path, pinned: dict[str, Any], records: int) -> None:
+def _pinned_before(out: Path) -> dict[str, Any] | None:
+    """What ``OUT/pinned.json`` pins (``None`` without one; ``{}`` when unreadable).
+
+    Folders written before it had its own name hold the same record as ``run.json``.
+    """
+    for file in (out / PINNED_FILE, out / "run.json"):
+        if file.is_file():
+            try:
+                previous = json.loads(file.read_text(encoding="utf-8")).get("pinned", {})
+            except (ValueError, AttributeError):
+                return {}
+            return previous if isinstance(previous, dict) else {}
+    return None
+
+
+def _check_pinned(out: Path, pinned: dict[str, Any], records: int) -> None:
     """Refuse to mix completions of different settings, or of other weights, in one OUT.
 
-    Only a folder that holds completions (``records``) is protected: a ``run.json`` left by a run
-    that failed before generating anything does not block the corrected command.
+    Only a folder that holds completions (``records``) is protected: a ``pinned.json`` left by a
+    run that failed before generating anything does not block the corrected command.
     """
-    file = out / "run.json"
-    if not records or not file.is_file():
+    previous = _pinned_before(out) if records else None
+    if previous is None:
         return
-    try:
-        previous = json.loads(file.read_text(encoding="utf-8")).get("pinned", {})
-    except (ValueError, AttributeError):
-        previous = {}
     diff = [k for k in _PINNED if k in previous and previous[k] != pinned.get(k)]
     if not diff:
         return
@@ -83,9 +96,9 @@ def _check_run_file(out: Path, pinned: dict[str, Any], records: int) -> None:
     raise EvalError(f"{out} holds a run with {k}={previous[k]!r}, not {pinned[k]!r}: {fix}")
 
 
-def _write_run_file(out: Path, pinned: dict[str, Any]) -> None:
+def _write_pinned(out: Path, pinned: dict[str, Any]) -> None:
     """Record what makes a completion, once the model and the data have loaded."""
-    atomic_write(out / "run.json", json.dumps({"pinned": pinned}, indent=2) + "\n")
+    atomic_write(out / PINNED_FILE, json.dumps({"pinned": pinned}, indent=2) + "\n")
 
 
 def _score(item: Item, completion: Completion, template: str) -> dict[str, Any]:
@@ -246,7 +259,7 @@ def run_eval(
         "adapter_weights": weights_fingerprint(adapter) if adapter else None,
     }
     gens = RecordStore(out / "generations.jsonl")
-    _check_run_file(out, pinned, len(gens))
+    _check_pinned(out, pinned, len(gens))
 
     from clinr1.data.adapters import DataError
     from clinr1.data.loading import load_items
@@ -295,7 +308,7 @@ def run_eval(
                     adapter=adapter,
                     batch_size=settings.batch_size,
                 )
-            _write_run_file(out, pinned)  # the model loaded: from here on OUT is this run's
+            _write_pinned(out, pinned)  # the model loaded: from here on OUT is this run's
         return state["g"]
 
     made: dict[str, int] = {}
@@ -342,8 +355,8 @@ def run_eval(
         summary["data"][bench.name]["extraction_failure_ids"] = [
             r["id"] for r in records if r.get("extracted") is None
         ][:50]
-    if not (out / "run.json").is_file():
-        _write_run_file(out, pinned)
+    if not (out / PINNED_FILE).is_file():
+        _write_pinned(out, pinned)
     atomic_write(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     atomic_write(out / "report.md", render_report(summary))
     _log(f"wrote {out / 'summary.json'} and {out / 'report.md'}")

@@ -171,6 +171,14 @@ def test_settings_are_checked(tmp_path: Path) -> None:
         run_eval(TINY, benchmarks=["medqa:/nonexistent.jsonl"], out=str(tmp_path / "y"))
 
 
+def test_a_folder_from_before_pinned_json_is_checked_through_its_run_json(tmp_path: Path) -> None:
+    scripted = Scripted({})
+    run_eval(TINY, benchmarks=["demo"], out=str(tmp_path), limit=1, generator=scripted)
+    (tmp_path / "pinned.json").rename(tmp_path / "run.json")  # what an earlier clinr1 wrote
+    with pytest.raises(EvalError, match="holds a run with template='crpo'"):
+        run_eval(TINY, benchmarks=["demo"], out=str(tmp_path), template="r1", generator=scripted)
+
+
 def test_samples_give_pass_and_majority_at_k(tmp_path: Path) -> None:
     scripted = Scripted({"": "The answer is A."})
     summary = run_eval(
@@ -269,7 +277,7 @@ def test_an_adapter_trained_again_at_the_same_path_is_not_resumed(tmp_path: Path
     kwargs = dict(benchmarks=["demo"], out=str(tmp_path / "eval"), limit=2, adapter=str(adapter))
     first = run_eval(TINY, generator=Scripted({}), **kwargs)
     assert first["generated_this_run"] == {"demo": 2}
-    pinned = json.loads((tmp_path / "eval" / "run.json").read_text())["pinned"]
+    pinned = json.loads((tmp_path / "eval" / "pinned.json").read_text())["pinned"]
     assert pinned["adapter_weights"].startswith("sha256:")
     assert pinned["model_weights"].startswith("sha256:")  # the tiny model's local folder
     # Same weights, same path: resumed, nothing generated.
@@ -313,10 +321,10 @@ def test_a_failed_eval_leaves_no_run_file_to_block_the_fixed_command(tmp_path: P
 
     with pytest.raises(EngineError):
         run_eval(bad_model, benchmarks=["demo"], out=str(out), limit=1)
-    assert not (out / "run.json").exists()
+    assert not (out / "pinned.json").exists()
     fixed = run_eval(TINY, benchmarks=["demo"], out=str(out), limit=1, generator=Scripted({}))
     assert fixed["generated_this_run"] == {"demo": 1}
-    assert json.loads((out / "run.json").read_text())["pinned"]["model"] == TINY_MODEL
+    assert json.loads((out / "pinned.json").read_text())["pinned"]["model"] == TINY_MODEL
 
 
 def test_a_hub_model_is_pinned_by_its_cached_snapshot(tmp_path: Path, monkeypatch) -> None:
