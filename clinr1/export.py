@@ -11,8 +11,9 @@
 With Unsloth installed and a GPU (engine ``auto``), the merges go through Unsloth's
 ``save_pretrained_merged`` / ``save_pretrained_gguf``; otherwise through PEFT's
 ``merge_and_unload`` and llama.cpp's own scripts. Every export writes a ``README.md`` model card
-with the recipe and the final metrics from the run's ``run.json`` and the research-use
-disclaimer. ``--push-to-hub`` uploads the folder with the token in ``HF_TOKEN``.
+(:func:`clinr1.cards.export_card`) with the recipe and the final metrics from the run's
+``run.json`` and the research-use disclaimer. ``--push-to-hub`` uploads the folder with the
+token in ``HF_TOKEN``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from clinr1.cards import export_card, model_source
 
 KINDS = ("lora", "merged16", "merged4", "gguf")
 # Types llama.cpp's converter writes itself; any other quant goes through llama-quantize.
@@ -54,12 +55,6 @@ LLAMA_CPP_HINT = (
     "llama-quantize && pip install -r llama.cpp/requirements.txt, then set LLAMA_CPP_DIR=llama.cpp"
 )
 TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
-DISCLAIMER = (
-    "**Research use only.** This model was trained to study clinical reasoning on "
-    "multiple-choice questions. It is not a medical device, has not been clinically validated, "
-    "and must not be used for diagnosis, treatment or any decision about a patient. Its answers "
-    "and its quoted evidence can be wrong while looking confident."
-)
 # Training leftovers that do not belong in an exported adapter.
 _SKIP = {
     "run.json",
@@ -109,10 +104,7 @@ def read_adapter(path: str | Path, base: str | None = None) -> Adapter:
             except ValueError:
                 run = None
             break
-    recipe_model = ((run or {}).get("recipe") or {}).get("model") or {}
-    recipe_base = recipe_model.get("name_or_path")
-    if recipe_base and recipe_model.get("gguf_file"):  # a folder + the GGUF file in it
-        recipe_base = str(Path(recipe_base) / recipe_model["gguf_file"])
+    recipe_base = model_source(((run or {}).get("recipe") or {}).get("model") or {})
     chosen = base or recipe_base or config.get("base_model_name_or_path")
     if not chosen:
         raise ExportError(f"{config_path} names no base model; pass --base MODEL")
@@ -229,7 +221,10 @@ def export(
         _export_unsloth(info, to, target, quant, llama_cpp, trust_remote_code, log)
     else:
         _export_hf(info, to, target, quant, dtype, llama_cpp, trust_remote_code, log)
-    (target / "README.md").write_text(model_card(info, to, quant, chosen), encoding="utf-8")
+    card = export_card(
+        base=info.base, adapter=info.path.name, run=info.run, to=to, quant=quant, engine=chosen
+    )
+    (target / "README.md").write_text(card, encoding="utf-8")
     log(f"wrote {to} export to {target}")
     if push_to_hub:
         assert token is not None
@@ -374,107 +369,6 @@ def _export_unsloth(
         return
     method = "merged_16bit" if to == "merged16" else "merged_4bit_forced"
     model.save_pretrained_merged(str(out), loaded.tokenizer, save_method=method)
-
-
-# --- model card -----------------------------------------------------------------------------
-
-
-def _is_hub_id(name: str) -> bool:
-    return name.count("/") == 1 and not Path(name).exists() and not name.startswith((".", "/"))
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def model_card(info: Adapter, to: str, quant: str, engine: str) -> str:
-    """``README.md`` for an export: front matter, disclaimer, recipe, metrics, how to load it."""
-    run = info.run or {}
-    recipe = run.get("recipe") or {}
-    tags = ["clinr1", "clinical-r1", "crpo", "medical", "reasoning"]
-    tags += {"lora": ["peft", "lora"], "gguf": ["gguf"]}.get(to, [])
-    front: dict[str, Any] = {}
-    if _is_hub_id(info.base):
-        front["base_model"] = info.base
-    front["library_name"] = "peft" if to == "lora" else "transformers"
-    front["tags"] = tags
-    lines = ["---", yaml.safe_dump(front, sort_keys=False).rstrip(), "---", ""]
-    title = {"lora": "LoRA adapter", "merged16": "merged model", "merged4": "merged 4-bit model"}
-    what = title.get(to, f"GGUF ({quant.upper()})")
-    lines += [
-        f"# {info.base} + clinr1 {run.get('kind', 'LoRA')} ({what})",
-        "",
-        f"> {DISCLAIMER}",
-        "",
-        "Trained with clinr1, a reproduction of *Clinical-R1* "
-        "(arXiv 2512.00601): medical multiple-choice reasoning in a `<dx>` analysis that quotes "
-        "the case and rules every option in or out, then a `<conclusion>` ending in "
-        "`\\boxed{X}`, trained with CRPO rewards (accuracy, faithfulness, comprehensiveness).",
-        "",
-        f"Exported with `clinr1 export --to {to}` ({engine} engine) from the adapter "
-        f"`{info.path.name}` on `{info.base}`.",
-        "",
-    ]
-    lines += ["## Recipe", ""]
-    if recipe:
-        rewards = recipe.get("rewards") or []
-        if rewards and run.get("kind") == "grpo":
-            lines.append(
-                "Rewards: " + ", ".join(f"{r.get('name')} × {r.get('weight')}" for r in rewards)
-            )
-            lines.append("")
-        steps = f"{run.get('global_step')} of {run.get('max_steps')}"
-        lines += [
-            f"Kind: {run.get('kind')}, steps {steps}, engine {run.get('engine')}, "
-            f"wall time {run.get('wall_time_s')} s.",
-            "",
-            "```yaml",
-            yaml.safe_dump(recipe, sort_keys=False).rstrip(),
-            "```",
-            "",
-        ]
-    else:
-        lines += ["No `run.json` was found beside the adapter: the recipe is not recorded.", ""]
-    lines += ["## Metrics", ""]
-    metrics = run.get("final_metrics") or {}
-    if metrics:
-        lines += ["Final values logged in training (`run.json`):", ""]
-        lines += ["| metric | value |", "| --- | --- |"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in metrics.items()]
-        lines.append("")
-    else:
-        lines += ["No training metrics recorded.", ""]
-    lines += ["## Use", "", _usage(to, info.base, quant), ""]
-    versions = run.get("versions") or {}
-    if versions:
-        lines += ["## Versions", ""]
-        lines += [f"- {k} {v}" for k, v in versions.items()]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _usage(to: str, base: str, quant: str) -> str:
-    if to == "lora":
-        return (
-            "```python\nfrom peft import AutoPeftModelForCausalLM\n"
-            'model = AutoPeftModelForCausalLM.from_pretrained("THIS_FOLDER_OR_REPO")\n```\n\n'
-            f"or `clinr1 chat --model {base} --adapter THIS_FOLDER`."
-        )
-    if to == "gguf":
-        return (
-            f"```bash\nllama-cli -m THIS_FOLDER/*.{quant.upper()}.gguf -cnv\n```\n\n"
-            "Give it the system prompt of clinr1's `crpo` template "
-            "(`clinr1.prompts.system_prompt('crpo')`)."
-        )
-    return (
-        "```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n"
-        'model = AutoModelForCausalLM.from_pretrained("THIS_FOLDER_OR_REPO")\n'
-        'tokenizer = AutoTokenizer.from_pretrained("THIS_FOLDER_OR_REPO")\n```\n\n'
-        "or `clinr1 chat --model THIS_FOLDER`. The system prompt it was trained with is "
-        "`clinr1.prompts.system_prompt('crpo')`."
-    )
 
 
 def push(folder: Path, repo: str, token: str, *, private: bool = False, log: Any = print) -> str:

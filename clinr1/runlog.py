@@ -325,6 +325,14 @@ def git_commit() -> str | None:
     return None
 
 
+def write_card(out: Path, recipe: Recipe, kind: str) -> None:
+    """The run's ``README.md``: base model, data, rewards and recipe (:func:`cards.run_card`)."""
+    from clinr1.cards import run_card
+
+    card = run_card(recipe.model_dump(mode="json"), kind)
+    (out / "README.md").write_text(card, encoding="utf-8")
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so that a reader never sees half a file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -350,6 +358,13 @@ def fit(
     out = Path(recipe.train.output_dir)
     quiet(trainer)
     main = trainer.is_world_process_zero()
+
+    def card(*args: Any, **kwargs: Any) -> None:
+        if main:
+            write_card(out, recipe, kind)
+
+    # TRL writes its own card at every checkpoint, naming a local base model "[None]": ours instead.
+    trainer.create_model_card = card
     step = int(checkpoint_state(checkpoint).get("global_step") or 0) if checkpoint else 0
     if main:
         dropped = truncate_metrics(out / "metrics.jsonl", step)
@@ -367,6 +382,8 @@ def fit(
                 callback.close()
     # Weights and tokenizer (the trainer's processing_class), on the main process only.
     trainer.save_model(str(out))
+    if main:
+        write_card(out, recipe, kind)  # after PEFT's save_pretrained, which edits README.md
     # Every rank returns the record (the CLI prints it); only the main process writes run.json.
     record = finish_run(
         out,
@@ -430,6 +447,7 @@ def finish_complete(
             started=started,
             resumed_from=checkpoint,
         )
+        write_card(out, recipe, kind)
         record["saved_from_checkpoint"] = True
     record["already_complete"] = True
     return record

@@ -59,6 +59,11 @@ def check_run(out: Path, steps: int) -> dict:
     assert run["global_step"] == steps
     assert run["recipe"]["train"]["output_dir"] == str(out)
     assert run["versions"]["trl"] and run["wall_time_s"] > 0
+    # The run's own model card, not TRL's "fine-tuned version of [None]".
+    card = (out / "README.md").read_text(encoding="utf-8")
+    base = run["recipe"]["model"]["name_or_path"]
+    assert "[None]" not in card and f"# {base} + clinr1 CRPO/GRPO" in card
+    assert "rewards: accuracy × 10.0" in card and "learning_rate:" in card
     return run
 
 

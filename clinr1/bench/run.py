@@ -32,6 +32,7 @@ from clinr1.bench.definitions import (
     BenchError,
 )
 from clinr1.bench.random_init import random_model_path
+from clinr1.cards import model_source
 from clinr1.config import Recipe
 
 # Targets of issue 9, judged only on a CUDA GPU with 4-bit weights on both engines.
@@ -198,7 +199,7 @@ def run_bench(
     child_overrides = list(overrides)
     model_path = None
     m = recipe.model
-    spec = str(Path(m.name_or_path) / m.gguf_file) if m.gguf_file else m.name_or_path
+    spec = model_source(m.model_dump())
     try:
         if random_init:
             echo(f"building {spec} with random weights ...")

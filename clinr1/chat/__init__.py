@@ -10,7 +10,6 @@ The model behind them streams through :class:`clinr1.evaluate.generate.HFStreame
 
 from clinr1.chat.conversation import (
     COMMANDS,
-    DISCLAIMER,
     Backend,
     CaseError,
     Conversation,
@@ -29,7 +28,6 @@ from clinr1.chat.terminal import ReplyPrinter, TerminalChat
 
 __all__ = [
     "COMMANDS",
-    "DISCLAIMER",
     "Backend",
     "CaseError",
     "Conversation",

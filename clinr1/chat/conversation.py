@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from clinr1.cards import DISCLAIMER
 from clinr1.items import LETTERS, Item
 from clinr1.prompts import system_prompt
 from clinr1.rewards.parse import BOX_RE, box_letter, parse, tag_pattern
 
-DISCLAIMER = "research model: not for clinical use, diagnosis or treatment decisions"
 COMMANDS = "/case  /reset  /save FILE  /exit"
 Messages = list[dict[str, str]]
 

@@ -17,8 +17,8 @@ import threading
 import time
 from typing import Any
 
+from clinr1.cards import DISCLAIMER
 from clinr1.chat.conversation import (
-    DISCLAIMER,
     Backend,
     CaseError,
     Conversation,
