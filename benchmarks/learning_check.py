@@ -31,22 +31,24 @@ EVAL_KEYS = ["accuracy", "faithfulness", "comprehensiveness", "format", "reward_
 
 
 def trend(metrics: list[dict[str, Any]], window: int) -> dict[str, dict[str, float]]:
-    """``{objective: {"first": mean of the first window logs, "last": ..., "change": ...}}``."""
-    logs = [r for r in metrics if "reward" in r]
-    out: dict[str, dict[str, float]] = {}
+    """``{objective: {"first": mean of the first window logs, "last": ..., "change": ...}}``.
+
+    The means are :func:`clinr1.runlog.trend`'s, over the logs that carry a reward.
+    """
+    from clinr1.runlog import trend as run_trend
+
     keys = {"total": "reward", **{n: f"rewards/{n}/mean" for n in OBJECTIVES}}
     keys |= {
         "frac_reward_zero_std": "frac_reward_zero_std",
         "clipped_ratio": "completions/clipped_ratio",
     }
-    for name, key in keys.items():
-        values = [float(r[key]) for r in logs if key in r]
-        if not values:
-            continue
-        first = statistics.fmean(values[:window])
-        last = statistics.fmean(values[-window:])
-        out[name] = {"first": first, "last": last, "change": last - first}
-    return out
+    logs = [r for r in metrics if "reward" in r]
+    found = run_trend(logs, list(keys.values()), window)
+    return {
+        name: {"first": t["start"], "last": t["end"], "change": t["end"] - t["start"]}
+        for name, key in keys.items()
+        if (t := found.get(key))
+    }
 
 
 def eval_scores(folder: Path) -> dict[str, float]:

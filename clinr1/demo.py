@@ -27,18 +27,18 @@ def reward_trend(
 ) -> list[tuple[str, float, float]]:
     """(objective, mean over the first ``window`` logs, mean over the last ``window``) rows.
 
-    ``reward`` is the weighted CRPO total; the others are TRL's ``rewards/<name>/mean``.
+    ``reward`` is the weighted CRPO total; the others are TRL's ``rewards/<name>/mean``
+    (:func:`clinr1.runlog.trend` over those keys).
     """
-    logs = [r for r in records if "reward" in r]
-    rows = []
-    for name in ["reward", *names]:
-        key = name if name == "reward" else f"rewards/{name}/mean"
-        values = [float(r[key]) for r in logs if key in r]
-        if not values:
-            continue
-        first, last = values[:window], values[-window:]
-        rows.append((name, sum(first) / len(first), sum(last) / len(last)))
-    return rows
+    from clinr1.runlog import trend
+
+    keys = {
+        name: name if name == "reward" else f"rewards/{name}/mean" for name in ["reward", *names]
+    }
+    found = trend(records, list(keys.values()), window)
+    return [
+        (name, found[key]["start"], found[key]["end"]) for name, key in keys.items() if key in found
+    ]
 
 
 def print_trend(rows: list[tuple[str, float, float]], title: str) -> None:

@@ -469,10 +469,13 @@ def parameter_counts(model: Any) -> dict[str, int]:
     return {"trainable": trainable, "total": total}
 
 
-def trend(records: list[dict[str, Any]], keys: list[str]) -> dict[str, dict[str, float]]:
-    """``{key: {"start", "end"}}``: means over the first and the last few logs of each key.
+def trend(
+    records: list[dict[str, Any]], keys: list[str], window: int | None = None
+) -> dict[str, dict[str, float]]:
+    """``{key: {"start", "end", "logs"}}``: means over the first and the last ``window`` logs.
 
-    A few (a quarter of the logs, 1 to 5) rather than one: a single log's sampled reward is noisy.
+    By default a few (a quarter of the logs, 1 to 5) rather than one: a single log's sampled
+    reward is noisy. The run summary, the demo and benchmarks/learning_check.py all read it.
 
     >>> trend([{"reward": 1.0}, {"reward": 2.0}, {"reward": 4.0}], ["reward", "loss"])
     {'reward': {'start': 1.0, 'end': 4.0, 'logs': 3}}
@@ -482,8 +485,8 @@ def trend(records: list[dict[str, Any]], keys: list[str]) -> dict[str, dict[str,
         values = [float(r[key]) for r in records if isinstance(r.get(key), (int, float))]
         if not values:
             continue
-        window = max(1, min(5, len(values) // 4))
-        first, last = values[:window], values[-window:]
+        n = window or max(1, min(5, len(values) // 4))
+        first, last = values[:n], values[-n:]
         out[key] = {
             "start": sum(first) / len(first),
             "end": sum(last) / len(last),
