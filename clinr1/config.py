@@ -151,7 +151,11 @@ class EvalConfig(_Section):
 
 
 def _default_rewards() -> list[RewardSpec]:
-    return [RewardSpec(name=n) for n in ("accuracy", "faithfulness", "comprehensiveness")]
+    """The paper's CRPO: every registered reward that counts (accuracy, faithfulness,
+    comprehensiveness); format, weighted 0, is logged only when a recipe lists it."""
+    from clinr1.rewards.score import DEFAULT_WEIGHTS
+
+    return [RewardSpec(name=name) for name, weight in DEFAULT_WEIGHTS.items() if weight]
 
 
 class Recipe(_Section):
