@@ -57,18 +57,7 @@ def preview(
 
     The summary line (items kept, bad rows skipped and why) goes to stderr; --json stays clean.
     """
-    result = load_source(
-        name=source,
-        path=path,
-        hub=hub,
-        subset=subset,
-        split=split,
-        limit=n,
-        strict=strict,
-        cop_base=cop_base,
-        column=column,
-        answer_format=answer_format,
-    )
+    result = load_source(locals(), name=source, limit=n)  # the options, before any other local
 
     if as_json:
         for item in result.items:

@@ -194,16 +194,7 @@ the exit code is 1 when no item got an answer. See docs/distill.md.
         settings.check()
     except DistillError as e:
         raise error(str(e)) from None
-    loaded = load_source(
-        key="--data",
-        prefix="--",
-        name=data,
-        path=path,
-        hub=hub,
-        subset=subset,
-        split=split,
-        limit=limit,
-    )
+    loaded = load_source(options, key="--data", prefix="--", name=data)
     typer.echo(loaded.summary(), err=True)
     if settings.api_key_env and not os.environ.get(settings.api_key_env):
         typer.echo(f"note: ${settings.api_key_env} is not set; asking without an API key", err=True)

@@ -165,18 +165,28 @@ def _columns(specs: list[str]) -> dict[str, str | list[str]]:
     return out
 
 
-def load_source(
-    *, key: str = "data.*", prefix: str = "", column: list[str] | None = None, **fields: object
-) -> LoadResult:
-    """Build a ``DataSource`` from command-line options and load it.
+# The dataset options by the names of DataSource's fields (``--column`` gives ``columns``).
+DATASET_OPTIONS = (
+    "path", "hub", "subset", "split", "limit", "strict", "cop_base", "column", "answer_format",
+)  # fmt: skip
 
-    A bad option or an unreachable dataset ends in one ``error:`` line and exit 2; ``prefix``
-    is put before the offending field's name (``--`` where fields are options).
+
+def load_source(
+    options: Mapping[str, Any], *, key: str = "data.*", prefix: str = "", **fields: Any
+) -> LoadResult:
+    """Build a ``DataSource`` from a command's options and load it.
+
+    ``options`` are the command's arguments by name; those of :data:`DATASET_OPTIONS` it has
+    are used, then ``fields`` (the adapter ``name``, a ``limit`` under another name...). A bad
+    option or an unreachable dataset ends in one ``error:`` line and exit 2; ``prefix`` is put
+    before the offending field's name (``--`` where fields are options).
     """
     from pydantic import ValidationError
 
     from clinr1.data import DataError, DataSource, load_items
 
+    fields = {k: options[k] for k in DATASET_OPTIONS if k in options} | fields
+    column = fields.pop("column", None)
     if column:
         fields["columns"] = _columns(column)
     try:

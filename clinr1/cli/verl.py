@@ -53,22 +53,12 @@ def export_verl(
     (the gold letter) and extra_info (question, context, options as JSON), which
     clinr1.integrations.verl.compute_score reads back. The summary line goes to stderr.
     """
+    options = dict(locals())  # the flags, by name, before any other local
     from clinr1.integrations.verl import verl_rows, write_parquet
 
     if out.suffix != ".parquet":
         raise error(f"--out {out}: give a .parquet file name")
-    result = load_source(
-        name=source,
-        path=path,
-        hub=hub,
-        subset=subset,
-        split=split,
-        limit=limit,
-        strict=strict,
-        cop_base=cop_base,
-        column=column,
-        answer_format=answer_format,
-    )
+    result = load_source(options, name=source)
     typer.echo(result.summary(), err=True)
     if not result.items:
         raise error(f"{source}: no usable items, nothing written")
