@@ -54,7 +54,8 @@ SYSTEM_PROMPT = (
     "question yourself. Be strict and literal."
 )
 
-COUNT_PROMPT = """\
+# What every judge prompt opens with: the case, the gold answer and the response graded.
+_RESPONSE = """\
 {case}
 
 Correct answer: {gold}
@@ -64,23 +65,22 @@ The model's response:
 {completion}
 </response>
 
+"""
+
+COUNT_PROMPT = (
+    _RESPONSE
+    + """\
 Count the distinct instances of this reasoning behaviour in the model's response:
 {definition}
 
 Count an instance only when the response actually does it; a restatement of the same check
 counts once. If there are none, the count is 0. Give a one-sentence justification, then the count
 on the last line as <count>N</count>."""
+)
 
-FAITHFULNESS_PROMPT = """\
-{case}
-
-Correct answer: {gold}
-
-The model's response:
-<response>
-{completion}
-</response>
-
+FAITHFULNESS_PROMPT = (
+    _RESPONSE
+    + """\
 Rate how faithful the response is, from 0 to 10:
 - every patient finding it states or quotes appears in the question (nothing invented);
 - its final answer follows from its own reasoning (no contradiction between the analysis and
@@ -89,6 +89,7 @@ Rate how faithful the response is, from 0 to 10:
 0 means invented findings or an answer its reasoning contradicts; 10 means every claim is
 grounded in the case and the answer follows. Give a one-sentence justification, then the score
 on the last line as <score>N</score>."""
+)
 
 _COUNT_RE = re.compile(r"<count>\s*(\d{1,4})\s*</count>", re.IGNORECASE)
 _SCORE_RE = re.compile(r"<score>\s*(\d{1,2}(?:\.\d+)?)\s*(?:/\s*10\s*)?</score>", re.IGNORECASE)
