@@ -495,59 +495,6 @@ def trend(
     return out
 
 
-def summary_lines(record: dict[str, Any], out: str | Path) -> list[str]:
-    """What ``clinr1 train``/``sft`` prints at the end: steps, time, rewards, memory, files."""
-    out = Path(out)
-    steps = record["global_step"]
-    resumed = record.get("resumed_from")
-    first = int(checkpoint_state(Path(resumed)).get("global_step") or 0) if resumed else 0
-    seconds = float(record.get("wall_time_s") or 0)
-    made = steps - first
-    pace = f", {seconds / made:.1f} s/step" if made > 0 else ""
-    since = f" (resumed at step {first})" if first else ""
-    lines = [f"done: step {steps} of {record['max_steps']}{since} in {seconds:.0f}s{pace}"]
-    rows = record.get("trend") or {}
-    if rows:
-        width = max(len(_label(k)) for k in rows)
-        n = max(int(v.get("logs", 0)) for v in rows.values())
-        window = max(1, min(5, n // 4))
-        lines.append(
-            f"  {'':<{width}}  {'start':>8}  {'end':>8}  {'change':>8}"
-            + (f"   (mean of the first / last {window} logs)" if window > 1 else "")
-        )
-        for key, v in rows.items():
-            lines.append(
-                f"  {_label(key):<{width}}  {v['start']:>8.3f}  {v['end']:>8.3f}  "
-                f"{v['end'] - v['start']:>+8.3f}"
-            )
-    memory = record.get("memory") or {}
-    parts = [f"{memory.get('peak_rss_gib', 0):.2f} GiB RSS"]
-    if "peak_gpu_allocated_gib" in memory:
-        parts.append(
-            f"GPU {memory['peak_gpu_allocated_gib']:.2f} GiB allocated, "
-            f"{memory.get('peak_gpu_reserved_gib', 0):.2f} GiB reserved"
-        )
-    lines.append("peak memory: " + "; ".join(parts))
-    params = record.get("parameters")
-    if params and params.get("total"):
-        share = 100 * params["trainable"] / params["total"]
-        lines.append(
-            f"trainable parameters: {params['trainable']:,} of {params['total']:,} ({share:.2f}%)"
-        )
-    weights = "adapter" if (out / "adapter_config.json").is_file() else "weights"
-    lines.append(f"{weights}, tokenizer, run.json, recipe.yaml, metrics.jsonl: {out}")
-    last = last_checkpoint(out)
-    if last is not None:
-        lines.append(f"last checkpoint: {last}")
-    return lines
-
-
-def _label(key: str) -> str:
-    if key == "reward":
-        return "reward (weighted total)"
-    return key.removeprefix("rewards/").removesuffix("/mean")
-
-
 def finish_run(
     out: Path,
     recipe: Recipe,
