@@ -95,6 +95,9 @@ def split_items(eval_n: int) -> tuple[dict[str, list], list]:
         }
         train = load_items(DataSource(name="medqa", split="train", limit=200)).items
         train += load_items(DataSource(name="medmcqa", split="train", limit=200)).items
+    for name, items in held.items():  # ids that say what the items are in the outputs
+        for n, item in enumerate(items):
+            item.id = f"{name}-heldout-{n}"
     held_ids = {(i.source, i.question) for items in held.values() for i in items}
     train = [i for i in train if (i.source, i.question) not in held_ids]
     return held, train
@@ -154,7 +157,9 @@ def common(model: str, seed: int) -> list[str]:
     return ["--set", f"model.name_or_path={model}", "--set", f"train.seed={seed}"]
 
 
-def run_stages(out: Path, model: str, scale: dict[str, int], seed: int) -> dict[str, Path]:
+def run_stages(
+    out: Path, model: str, scale: dict[str, int], seed: int, arm_sets: list[str]
+) -> dict[str, Path]:
     paths = prepare_data(out, scale)
     logs = out / "logs"
     recipe = str(RECIPE)
@@ -174,7 +179,8 @@ def run_stages(out: Path, model: str, scale: dict[str, int], seed: int) -> dict[
              "--set", f"grpo.max_completion_length={scale['tokens']}",
              "--set", f"rewards={REWARDS[arm]}",
              "--set", f"data.train={{name: jsonl, path: {paths['train']}}}",
-             "--set", f"train.output_dir={out / arm}"],
+             "--set", f"train.output_dir={out / arm}",
+             *[x for kv in arm_sets for x in ("--set", kv)]],
             logs / f"{arm}.log",
         )  # fmt: skip
     benchmarks = f"file:{paths['medqa']},file:{paths['medmcqa']}"
@@ -312,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default=str(RESULTS), help="where the figures are written")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=N", help="change a scale value, e.g. rl_steps=24")  # fmt: skip
+    parser.add_argument("--arm-set", dest="arm_sets", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="a recipe override for both RL arms alike, e.g. "
+                        "grpo.learning_rate=5e-5")  # fmt: skip
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -324,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     started = time.time()
     log(f"real learning check: {args.model}, scale {args.scale} {scale}, out {out}")
-    run_stages(out, args.model, scale, args.seed)
+    run_stages(out, args.model, scale, args.seed, args.arm_sets)
     results = Path(args.results)
     figures = {arm: arm_figures(out / "eval" / arm) for arm in ARMS}
     series = curves(out, results / "real_learning_check.png")
@@ -338,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model,
         "scale": args.scale,
         "settings": scale,
+        "arm_overrides": args.arm_sets,
         "seed": args.seed,
         "arms": figures,
         "training_curves": series,

@@ -279,8 +279,9 @@ HEDGE_RE = re.compile(
     r"possible|plausible|reasonable|likely))",
     re.DOTALL,
 )
-# Two options joined as alternatives in the conclusion ("D or E", "either D or E", "D/E").
-ALTERNATIVE_RE = re.compile(r"[\s,*()]*(?:and/or|or|/)[\s*()]*(?:option\s+|choice\s+)?$")
+# Two options joined as alternatives in the conclusion ("D or E", "either D or E", "D/E"), or
+# run together as one answer ("Diabetes mellitus: option A", "Ethanol intoxication (B)").
+ALTERNATIVE_RE = re.compile(r"[\s,*():\-–]*(?:(?:and/or|or|/)[\s*()]*)?(?:option\s+|choice\s+)?$")
 # Clause breaks inside a sentence: a verdict after one of these is about a new subject.
 CLAUSE_BREAK_RE = re.compile(
     r";|\||\s[-–—]\s|\b(?:but|however|whereas|while|although|though|yet|in contrast|instead)\b"

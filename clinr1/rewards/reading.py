@@ -369,12 +369,17 @@ def _conclusion(
                 named.add(m.letter)
             elif m.letter != boxed and score > 0:  # another option argued for
                 hedged.add(m.letter)
-        for a, b in pairwise(kept):  # "D or E", "either D or E": alternatives left open
-            if a.letter != b.letter and ALTERNATIVE_RE.match(u.low[a.end : b.start]):
+        for a, b in pairwise(kept):  # "D or E", "X (option A)": two answers in one
+            if a.letter == b.letter or not ALTERNATIVE_RE.match(u.low[a.end : b.start]):
+                continue
+            scores = [verdict_score(u.verdicts.get(m.letter, ()), negative)[0] for m in (a, b)]
+            if min(scores) >= 0:  # "A, B and C are ruled out" lists, it does not hedge
                 hedged.update({a.letter, b.letter} - {boxed})
     stated = stated_answer(blanked, options)
     if stated is not None:
         named.add(stated)
+        if boxed is not None and stated != boxed:
+            hedged.add(stated)  # "the answer is B ... \boxed{A}": two answers
     return frozenset(named), frozenset(hedged), bool(HEDGE_RE.search(lower(blanked)))
 
 
