@@ -35,6 +35,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,7 @@ SUBSCORES = (
 # Per scale: held-out items per benchmark, SFT steps, RL steps per arm, tokens, trace wordings.
 SCALES: dict[str, dict[str, int]] = {
     "smoke": {"eval_n": 3, "sft_steps": 2, "rl_steps": 2, "tokens": 48, "wordings": 1},
-    "cpu": {"eval_n": 50, "sft_steps": 32, "rl_steps": 12, "tokens": 384, "wordings": 2},
+    "cpu": {"eval_n": 50, "sft_steps": 32, "rl_steps": 32, "tokens": 384, "wordings": 2},
     "full": {"eval_n": 500, "sft_steps": 400, "rl_steps": 300, "tokens": 1024, "wordings": 3},
 }
 REWARDS = {
@@ -158,21 +160,30 @@ def common(model: str, seed: int) -> list[str]:
 
 
 def run_stages(
-    out: Path, model: str, scale: dict[str, int], seed: int, arm_sets: list[str]
+    out: Path,
+    model: str,
+    scale: dict[str, int],
+    seed: int,
+    arm_sets: list[str],
+    parallel: int = 1,
 ) -> dict[str, Path]:
+    """SFT, both RL arms and the four evaluations; ``parallel`` runs independent stages side by
+    side (one CPU thread each): base eval beside SFT, the two arms together, then the evals."""
     paths = prepare_data(out, scale)
     logs = out / "logs"
     recipe = str(RECIPE)
     sft_dir = out / "sft"
-    log("stage sft")
-    clinr1(
-        ["sft", recipe, *common(model, seed), "--set", f"sft.max_steps={scale['sft_steps']}",
-         "--set", f"data.train={{name: jsonl, path: {paths['traces']}}}",
-         "--set", f"train.output_dir={sft_dir}"],
-        logs / "sft.log",
-    )  # fmt: skip
-    for arm in ("grpo", "crpo"):
-        log(f"stage {arm}")
+    benchmarks = f"file:{paths['medqa']},file:{paths['medmcqa']}"
+
+    def sft() -> None:
+        clinr1(
+            ["sft", recipe, *common(model, seed), "--set", f"sft.max_steps={scale['sft_steps']}",
+             "--set", f"data.train={{name: jsonl, path: {paths['traces']}}}",
+             "--set", f"train.output_dir={sft_dir}"],
+            logs / "sft.log",
+        )  # fmt: skip
+
+    def rl(arm: str) -> None:
         clinr1(
             ["train", recipe, *common(model, seed), "--set", f"model.adapter={sft_dir}",
              "--set", f"grpo.max_steps={scale['rl_steps']}",
@@ -183,16 +194,26 @@ def run_stages(
              *[x for kv in arm_sets for x in ("--set", kv)]],
             logs / f"{arm}.log",
         )  # fmt: skip
-    benchmarks = f"file:{paths['medqa']},file:{paths['medmcqa']}"
-    adapters = {"base": None, "sft": sft_dir, "grpo": out / "grpo", "crpo": out / "crpo"}
-    for arm, adapter in adapters.items():
-        log(f"stage eval {arm}")
+
+    def evaluate(arm: str) -> None:
         args = ["eval", "--recipe", recipe, "--model", model, "--benchmark", benchmarks,
                 "--out", str(out / "eval" / arm), "--max-new-tokens", str(scale["tokens"]),
                 "--batch-size", "8", "--engine", "hf", "--no-load-in-4bit"]  # fmt: skip
-        if adapter is not None:
-            args += ["--adapter", str(adapter)]
+        if arm != "base":
+            args += ["--adapter", str(sft_dir if arm == "sft" else out / arm)]
         clinr1(args, logs / f"eval-{arm}.log")
+
+    # Each wave needs only what the waves before it made.
+    waves: list[dict[str, Callable[[], None]]] = [
+        {"sft": sft, "eval base": lambda: evaluate("base")},
+        {"grpo": lambda: rl("grpo"), "crpo": lambda: rl("crpo")},
+        {f"eval {arm}": (lambda a=arm: evaluate(a)) for arm in ("sft", "grpo", "crpo")},
+    ]
+    for wave in waves:
+        log("stage " + ", ".join(wave))
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            for future in [pool.submit(job) for job in wave.values()]:
+                future.result()
     return paths
 
 
@@ -322,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
                         metavar="KEY=VALUE",
                         help="a recipe override for both RL arms alike, e.g. "
                         "grpo.learning_rate=5e-5")  # fmt: skip
+    parser.add_argument("--parallel", type=int, default=1, metavar="N",
+                        help="independent stages at once (2 on a 2-core CPU)")  # fmt: skip
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -334,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     started = time.time()
     log(f"real learning check: {args.model}, scale {args.scale} {scale}, out {out}")
-    run_stages(out, args.model, scale, args.seed, args.arm_sets)
+    run_stages(out, args.model, scale, args.seed, args.arm_sets, args.parallel)
     results = Path(args.results)
     figures = {arm: arm_figures(out / "eval" / arm) for arm in ARMS}
     series = curves(out, results / "real_learning_check.png")
@@ -349,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "scale": args.scale,
         "settings": scale,
         "arm_overrides": args.arm_sets,
+        "parallel": args.parallel,
         "seed": args.seed,
         "arms": figures,
         "training_curves": series,
