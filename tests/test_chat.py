@@ -265,17 +265,29 @@ def test_tiny_model_streams_token_by_token_what_evaluation_generates(tiny) -> No
     assert "".join(chunks) == evaluated.generate([messages], 1)[0][0].text
 
 
-def test_ctrl_c_stops_the_generation_not_the_session(tiny) -> None:
+@pytest.fixture
+def python_ctrl_c():
+    """Python's own Ctrl-C handler for one test, whatever an earlier test or library set."""
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, saved)
+
+
+def test_ctrl_c_stops_the_generation_not_the_session(tiny, python_ctrl_c) -> None:
     backend = HFStreamer(tiny.model, tiny.tokenizer, max_new_tokens=3000, context=4096)
     fired: list[int] = []
     stream = backend.stream
 
     def interrupted_stream(messages, stop):
-        for i, chunk in enumerate(stream(messages, stop)):
-            if i == 3 and not fired:  # a real SIGINT in the middle of the first reply
-                fired.append(i)
-                signal.raise_signal(signal.SIGINT)
-            yield chunk
+        inner = stream(messages, stop)
+        try:
+            for i, chunk in enumerate(inner):
+                if i == 3 and not fired:  # a real SIGINT in the middle of the first reply
+                    fired.append(i)
+                    signal.raise_signal(signal.SIGINT)
+                yield chunk
+        finally:  # the interrupt lands in this frame: close the real stream as a wrapper must
+            inner.close()
 
     backend.stream = interrupted_stream  # type: ignore[method-assign]
     chat_, out = session(backend, "hello", "again", "/exit")
