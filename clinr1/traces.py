@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,8 @@ from clinr1.items import Item
 from clinr1.rewards.grounding import case_body
 from clinr1.rewards.text import is_informative, normalise
 
-STYLES = ("option", "letter", "bullets", "headers", "table", "paren", "text")
+# "grouped": the answer first, then the others as a list under one verdict header
+STYLES = ("option", "letter", "bullets", "headers", "table", "paren", "text", "grouped")
 MAX_TEXT_WORDS = 6  # longer option texts are statements: not named by their text alone
 MIN_FAITHFULNESS = 0.6
 MIN_COMPREHENSIVENESS = 0.6
@@ -343,6 +344,18 @@ def _option_line(style: str, k: str, text: str, reason: str, verdict: str) -> st
     raise ValueError(f"unknown style {style!r}; valid: {', '.join(STYLES)}")
 
 
+def _grouped_lines(p: Plan, shown: dict[str, str], q: Callable[[str], str]) -> list[str]:
+    """The answer with its verdict, then the other options listed under one verdict header
+    ("**Why the other options are wrong:**"), as chat models often write them."""
+    k = p.answer
+    exception = p.verdicts[k] in _EXCEPTION_VERDICTS
+    lines = [f"**{_cap(p.verdicts[k])}: {k}. {shown[k]}**: {_cap(q(p.reasons[k]))}."]
+    header = "Why the others are not the answer" if exception else "Why the other options are wrong"
+    lines.append(f"**{header}:**")
+    lines += [f"- {o}. {shown[o]}: {_cap(q(p.reasons[o]))}." for o in p.options if o != k]
+    return lines
+
+
 def render(p: Plan, style: str = "option", quote: tuple[str, str] = ('"', '"')) -> str:
     """``p`` as a ``crpo`` completion in ``style`` (one of :data:`STYLES`), quoting findings
     with the ``quote`` marks."""
@@ -355,9 +368,14 @@ def render(p: Plan, style: str = "option", quote: tuple[str, str] = ('"', '"')) 
     lines = [p.plan[0], f"{p.findings_head} {quoted}.", *filter(None, [p.first_guess]), p.plan[1]]
     if style == "table":
         lines += ["| Option | Choice | Reasoning | Verdict |", "|---|---|---|---|"]
-    for k, text in p.options.items():
-        shown = " ".join(text.split()).strip(' "“”').rstrip(".")  # a stray quote would pair wrongly
-        lines.append(_option_line(style, k, shown, q(p.reasons[k]), p.verdicts[k]))
+    shown = {  # a stray quote in an option's text would pair wrongly
+        k: " ".join(text.split()).strip(' "“”').rstrip(".") for k, text in p.options.items()
+    }
+    if style == "grouped":
+        lines += _grouped_lines(p, shown, q)
+    else:
+        for k in p.options:
+            lines.append(_option_line(style, k, shown[k], q(p.reasons[k]), p.verdicts[k]))
     lines += [q(x) for x in p.extras]
     lines.append(q(p.check))
     dx = "\n".join(lines)

@@ -32,6 +32,10 @@ ANSWER_OUT = (
     r"wrong (?:answer|choice|option)",
     r"is(?:n't| not) (?:the |a )?(?:correct |right |best |most appropriate )?"
     r"(?:answer|choice|option)",
+    r"are(?:n't| not) (?:the |a )?(?:correct |right |best |most appropriate )?"
+    r"(?:answers?|choices?|options?)",
+    r"w(?:as|ere)(?:n't| not) (?:the |a )?(?:correct |right |best |most appropriate )?"
+    r"(?:answers?|choices?|options?)",
     r"not (?:the |a )?(?:correct |right |best |most appropriate )?(?:answer|choice)",
     r"ruled? (?:it |this |them )?out",
     r"rules (?:it |this )?out",

@@ -15,6 +15,12 @@ How the reasoning section is cut into per-option blocks, in any common format:
   contrast word ("unlike ruxolitinib", "rather than E") never takes a verdict. So a closing check
   of the leading option ("... confirms ruxolitinib is most appropriate") lands on that option,
   not on the block before it.
+* A short header line that names no option and ends in ":" belongs to no block. When it gives
+  a verdict ("**Why the other options are wrong:**", "Ruled out:"), that verdict is read in
+  each option block the list under it opens (``- B. ...``, ``Option C: ...``, ``D) ...``), up
+  to the next header or the first sentence that opens with an option but is not a list item
+  ("Option A therefore remains ..."): a grouped list says its verdict once, for all of its
+  options.
 * A sentence repeated within one block counts once there; the same sentence in another block
   ("Ruled out." after each option) counts in each.
 * On a negative stem (EXCEPT / NOT / false / least likely) fit cues count with the opposite sign:
@@ -55,6 +61,10 @@ from clinr1.rewards.parse import BOX_RE, HARD_CAP_CHARS, Parsed, options_key, pa
 from clinr1.rewards.text import EMPTY, WORD_RE, Section, blank_quotes, lower
 
 HEAD_CHARS = 30
+HEADER_WORDS = 10  # a line this short, naming no option and ending in ":", is a list header
+_HEADER_END_RE = re.compile(r":[\s*_`#]*$")
+_ITEM_MARK_RE = re.compile(r"\s*(?:[-•+–]|\*(?!\*)|\d+[.)])")
+_ITEM_LABEL_END = frozenset(":.)-–—(|")
 _MARKUP = " \t*#>-|_`•✅✔☑✓❌✗✘✖❎\ufe0f"
 _LIST_GAP_RE = re.compile(r"^[\s*]*(?:,|/|&|and|or|nor|,\s*and|,\s*or)?[\s*]*$")
 _SENTENCE_RE = re.compile(r"(?<=[.!?:])\s+|\n+")
@@ -153,6 +163,28 @@ def _head(text: str, mentions: list[Mention]) -> Mention | None:
     return None
 
 
+def _is_header(ulow: str, mentions: list[Mention]) -> bool:
+    """A list header: "**Why the other options are wrong:**", "Key findings:" (no option named)."""
+    return (
+        not mentions
+        and _HEADER_END_RE.search(ulow) is not None
+        and len(ulow.split()) <= HEADER_WORDS
+    )
+
+
+def _list_item(ulow: str, head: Mention, mentions: list[Mention]) -> bool:
+    """Whether a unit opening with ``head`` is an item of a list: a bullet or number before it
+    ("- B. ...", "2) ..."), or a label right after it ("B. ...", "Option C: ...", "(D) text -")."""
+    if _ITEM_MARK_RE.match(ulow):
+        return True
+    end = head.end
+    for m in mentions:  # "(B) Beta thalassemia minor - ...": the option's text is part of the label
+        if m.start >= end and not ulow[end : m.start].strip(" *_"):
+            end = m.end
+    rest = ulow[end:].lstrip(" *_`")
+    return rest[:1] in _ITEM_LABEL_END
+
+
 def _blank_names(low: str, by_unit: dict[int, list[Mention]]) -> str:
     """``low`` with the options' own texts blanked: "Syndrome of inappropriate ADH secretion"
     or "Most appropriate next step" name an option, they give no verdict."""
@@ -224,6 +256,7 @@ def _read_units(
     by_letter = _letter_headed(spans, low, by_unit)
     units = []
     current: str | None = None
+    list_cues: list[Cue] = []  # the verdict of the list header above, for each block it opens
     seen: set[tuple[str | None, str]] = set()
     for i, (s, e) in enumerate(spans):
         ulow = low[s:e]
@@ -241,14 +274,23 @@ def _read_units(
         # Where blocks open with letters ("B. ...", "Option B"), an option's text opening a
         # sentence inside a block ("Prolactin is ...") names it in passing.
         head = None if found is None or (found.by_text and by_letter) else found.letter
+        header = _is_header(ulow, mentions)
+        if header:
+            list_cues = [c for c in cues if c.verdict is not None]
+            if list_cues:  # a verdict header starts a list: it is not the open block's
+                current = None
+        elif head is not None and list_cues and not _list_item(ulow, found, mentions):
+            list_cues = []  # "Option A therefore remains ...": the list has ended
         if head is not None and open_block:
             current = head
-        owner = head if head is not None else current
+        owner = None if header and list_cues else head if head is not None else current
         key = (owner, " ".join(uraw.split()))  # a sentence repeated, whitespace aside
         repeated = key in seen
         seen.add(key)
         verdicts: dict[str, list[Cue]] = {}
-        if not repeated:
+        if head is not None and list_cues and open_block:
+            verdicts[head] = list(list_cues)
+        if not repeated and not (header and list_cues):
             bounds = _clause_starts(ulow)
             for cue in cues:
                 if cue.verdict is None:

@@ -18,6 +18,8 @@ from clinr1.rewards.cues import find_cues, verdict_of
         ("so it is not the answer", "out"),  # a multi-word negation, read whole
         ("it is not the correct answer", "out"),
         ("it does not fit", "out"),  # "does not" + "fit": one rule-out, not a tie
+        ("the others are not the answer", "out"),  # plural: "are not" joins the answer cue
+        ("these were not the best options", "out"),
         ("Cannot be ruled out; it is the most likely diagnosis.", "in"),  # a hedge, then support
         ("This cannot be excluded.", "none"),  # a hedge is no verdict
         ("Consistent with the findings; most appropriate.", "in"),  # support
@@ -42,6 +44,7 @@ def test_verdict_of(text: str, verdict: str) -> None:
         ("This statement is false.", "in"),  # "which statement is false?"
         ("True; ruled out.", "out"),
         ("It does not supply the circle of Willis.", "in"),  # the one that does not fit
+        ("The others are not the answer.", "out"),  # an answer cue: the same on any stem
     ],
 )
 def test_verdicts_on_negative_stems(text: str, verdict: str) -> None:

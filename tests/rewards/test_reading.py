@@ -243,3 +243,36 @@ def test_answer_sense_verdicts_on_negative_stems(verdict_in: str, verdict_out: s
 def test_explaining_why_another_option_is_wrong_is_no_hedge(conclusion: str) -> None:
     s = score_completion(crpo("Option D: JAK inhibitor; most appropriate.", conclusion), ITEM)
     assert s["faithfulness/consistency"] == 1.0
+
+
+GROUPED = (
+    "**Most appropriate: D. Ruxolitinib**: " + REASONS["D"] + ".\n"
+    "**Why the other options are wrong:**\n"
+    + "\n".join(f"- {k}. {v}: {REASONS[k]}." for k, v in OPTIONS.items() if k != "D")
+)
+
+
+def test_a_verdict_header_gives_its_verdict_to_every_option_listed_under_it() -> None:
+    text = crpo(GROUPED, ANSWER)
+    r = read(text, OPTIONS)
+    assert verdicts(text) == {"A": "out", "B": "out", "C": "out", "D": "in", "E": "out"}
+    assert not r.assessments["D"].contradicted  # the header is not the answer's block
+    inline = "\n".join(FORMATS["- **A. x**: ..."](k, v) for k, v in OPTIONS.items())
+    grouped, listed = score_completion(text, ITEM), score_completion(crpo(inline, ANSWER), ITEM)
+    for key in ("faithfulness", "comprehensiveness", "comprehensiveness/distractor_coverage"):
+        assert grouped[key] == listed[key], key
+
+
+def test_the_list_ends_at_a_sentence_that_is_no_list_item() -> None:
+    # the answer named again after the list keeps its own verdict, not the header's
+    text = crpo(GROUPED + "\nOption D therefore remains consistent with the marrow.", ANSWER)
+    r = read(text, OPTIONS)
+    assert r.assessments["D"].verdict == "in" and not r.assessments["D"].contradicted
+
+
+@pytest.mark.parametrize("header", ["**Other options:**", "Key findings:", "Now the others:"])
+def test_a_header_without_a_verdict_adds_none(header: str) -> None:
+    listed = "\n".join(f"- {k}. {v}: {REASONS[k]}." for k, v in OPTIONS.items())
+    own = verdicts(crpo(listed, ANSWER))  # the cues in the reasons themselves
+    assert verdicts(crpo(f"{header}\n{listed}", ANSWER)) == own
+    assert list(own.values()).count("out") < 4  # so a carried rule-out would show
