@@ -218,9 +218,30 @@ def run_stages(
 
 
 # --- figures ------------------------------------------------------------------------------
+def held_out(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The held-out items by (benchmark, id), as the evaluation named them."""
+    items = {}
+    for path in sorted((out / "data" / "eval").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                items[(path.stem, row["id"])] = row
+    return items
+
+
 def records(folder: Path) -> list[dict[str, Any]]:
+    """An arm's answers, each scored again by the rewards of this checkout: every arm is then
+    measured by the same rewards, whenever its evaluation ran."""
+    from clinr1.rewards import score_completion
+
+    items = held_out(folder.parent.parent)
     lines = (folder / "generations.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    rows = [json.loads(line) for line in lines if line.strip()]
+    for r in rows:
+        item = items.get((r["benchmark"], r["id"]))
+        if item is not None:
+            r["scores"] = score_completion(r["completion"], item)
+    return rows
 
 
 def mean_ci(values: list[float]) -> dict[str, float]:
