@@ -465,27 +465,36 @@ def verified_trace(item: Item, seed: int = 0, tries: int = 8) -> tuple[str, dict
 
 
 def write_traces(
-    items: Iterable[Item], path: str | Path, *, seed: int = 0, compact: bool = False
+    items: Iterable[Item],
+    path: str | Path,
+    *,
+    seed: int = 0,
+    compact: bool = False,
+    wordings: int = 1,
 ) -> Path:
     """Write the SFT traces file (item fields + ``completion``) that ``clinr1 sft`` reads.
 
     Varied traces are kept only when the rewards verify them (:func:`verified_trace`); an item
-    with none is left out. ``compact``: the regular :func:`compact_trace` for every item.
-    Written to a temporary file first, so a killed run leaves no half file."""
+    with none is left out. ``wordings``: traces per item, seeds ``seed`` to ``seed +
+    wordings - 1`` (all the first wordings, then all the second, ...). ``compact``: the regular
+    :func:`compact_trace` for every item, once. Written to a temporary file first, so a killed
+    run leaves no half file."""
+    items = list(items)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(p.suffix + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        for item in items:
-            if compact:
-                text = compact_trace(item)
-            else:
-                got = verified_trace(item, seed)
-                if got is None:
-                    continue
-                text = got[0]
-            row: dict[str, Any] = item.to_dict()
-            row["completion"] = text
-            f.write(json.dumps(row) + "\n")
+        for wording in range(1 if compact else wordings):
+            for item in items:
+                if compact:
+                    text = compact_trace(item)
+                else:
+                    got = verified_trace(item, seed + wording)
+                    if got is None:
+                        continue
+                    text = got[0]
+                row: dict[str, Any] = item.to_dict()
+                row["completion"] = text
+                f.write(json.dumps(row) + "\n")
     tmp.replace(p)
     return p

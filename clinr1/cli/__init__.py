@@ -22,6 +22,7 @@ from clinr1.cli.evaluate import compare, eval_
 from clinr1.cli.export import export
 from clinr1.cli.recipe import validate
 from clinr1.cli.score import score
+from clinr1.cli.traces import traces
 from clinr1.cli.train import sft, train
 from clinr1.cli.verl import export_verl
 from clinr1.cli.version import version
@@ -89,6 +90,9 @@ app.command(cls=Command, short_help="The whole method offline on a CPU.")(demo)
 app.command(cls=Command, short_help="Seconds per CRPO step and memory, per engine.")(bench)
 data_app.command("export-verl", cls=Command, short_help="A dataset as verl's RL parquet.")(
     export_verl
+)
+data_app.command(cls=Command, short_help="Cold-start SFT traces without a teacher, verified.")(
+    traces
 )
 app.add_typer(data_app, name="data", short_help="Datasets in clinr1's item schema.")
 

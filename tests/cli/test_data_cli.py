@@ -141,3 +141,26 @@ def test_preview_empty_file_folder_and_missing_folder_are_one_line(tmp_path: Pat
     assert_one_line_error(preview("medqa", "--path", str(empty)), "is empty")
     assert_one_line_error(preview("medqa", "--path", str(tmp_path)), "is a folder")
     assert_one_line_error(preview("medqa", "--hub", "./no/such/folder"), "no such folder")
+
+
+def test_traces_writes_verified_traces_for_sft(tmp_path: Path) -> None:
+    from clinr1.items import Item
+    from clinr1.rewards import score_completion
+
+    out = tmp_path / "traces.jsonl"
+    result = runner.invoke(
+        APP, ["data", "traces", "demo", "--limit", "6", "--wordings", "2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote 12 traces for 6 of 6 items" in result.stdout
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len({r["completion"] for r in rows}) == 12  # two wordings of each item
+    for row in rows:  # what `clinr1 sft` reads: the item's fields and a verified completion
+        s = score_completion(row["completion"], Item.from_dict(row))
+        assert s["accuracy"] == 1.0 and s["faithfulness"] >= 0.6 and s["comprehensiveness"] >= 0.6
+
+
+def test_traces_bad_output_name_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(APP, ["data", "traces", "demo", "--out", str(tmp_path / "t.txt")])
+    assert_one_line_error(result, "--out", ".jsonl")
+    assert not list(tmp_path.iterdir())
