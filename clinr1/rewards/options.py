@@ -3,8 +3,12 @@
 Letter forms: ``Option A``/``Choice A``/``Options A, B and C``, ``(A)``, ``A)``, a label opening
 a line or sentence (``A.``, ``A:``, ``A -``, ``**A.**``, ``### A``, ``| A |``, ``A is ...``);
 text forms: the option's own text, whole words, case-insensitive (the longest text wins an
-overlap). Each mention also records whether it is set aside by a contrast word before it
-("rather than B", "unlike imatinib", "not C"), so that it is not read as the subject of a verdict.
+overlap), in British or American spelling ("anaemia", "oesophageal"); and, for an option of three
+to six words, a *short form*: two or more of its words in a row, neither first nor last a
+function word, found in no other option ("iron deficiency" for "Iron deficiency anemia",
+"chronic disease" for "Anemia of chronic disease"), as writers shorten a name they repeat.
+Each mention also records whether it is set aside by a contrast word before it ("rather than
+B", "unlike imatinib", "not C"), so that it is not read as the subject of a verdict.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from clinr1.rewards.lexicon import COMMON_OPTION_TEXTS, CONTRAST_BEFORE_RE
+from clinr1.rewards.lexicon import COMMON_OPTION_TEXTS, CONTRAST_BEFORE_RE, STOPWORDS
 from clinr1.rewards.text import lower
 
 
@@ -34,6 +38,8 @@ class OptionMatcher:
     paren_re: re.Pattern[str] | None  # "(A)", "A)"
     label_re: re.Pattern[str] | None  # a label at a line or sentence start
     texts: tuple[tuple[str, str], ...]  # (lower-cased text, letter), longest first
+    # spelling variants and short forms, read after the texts: (lower-cased form, letter)
+    forms: tuple[tuple[str, str], ...] = ()
 
 
 # A bare letter opening a sentence is a label when a verb follows: "B is wrong", "C and D fit".
@@ -80,7 +86,69 @@ def option_matcher(options: tuple[tuple[str, str], ...]) -> OptionMatcher:
     texts = tuple(
         sorted(((t, ks[0]) for t, ks in seen.items() if len(ks) == 1), key=lambda x: -len(x[0]))
     )
-    return OptionMatcher(letters, named_re, paren_re, label_re, texts)
+    return OptionMatcher(letters, named_re, paren_re, label_re, texts, _forms(texts))
+
+
+# American and British spellings of the same stem: an option written one way, named the other.
+_SPELLINGS = (
+    ("anaem", "anem"),
+    ("haem", "hem"),
+    ("oesoph", "esoph"),
+    ("oedem", "edem"),
+    ("oestr", "estr"),
+    ("paed", "ped"),
+    ("foet", "fet"),
+    ("leukaem", "leukem"),
+    ("tumour", "tumor"),
+    ("ischaem", "ischem"),
+    ("diarrhoea", "diarrhea"),
+    ("coeliac", "celiac"),
+    ("sulph", "sulf"),
+)
+MAX_FORM_WORDS = 6  # longer option texts are statements, not names: no short forms
+
+
+def _respelled(text: str) -> set[str]:
+    out = set()
+    for british, american in _SPELLINGS:
+        if british in text:
+            out.add(text.replace(british, american))
+        if american in text and british not in text:
+            out.add(re.sub(rf"(?<![a-z]){american}", british, text))
+    return out - {text}
+
+
+def _forms(texts: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Spelling variants of each text, then short forms (see the module docstring): runs of
+    two or more words, not opening or closing on a function word, in no other option's text."""
+    forms: dict[str, set[str]] = {}
+    for t, letter in texts:
+        for variant in _respelled(t):
+            forms.setdefault(variant, set()).add(letter)
+    spelled = [(v, k) for t, k in texts for v in (t, *_respelled(t))]
+    for t, letter in spelled:
+        words = t.split()
+        if not 2 < len(words) <= MAX_FORM_WORDS:
+            continue
+        for i in range(len(words)):
+            for j in range(i + 2, len(words) + 1):
+                run = words[i:j]
+                if j - i == len(words) or run[0] in STOPWORDS or run[-1] in STOPWORDS:
+                    continue
+                if not any(len(w) > 3 and w.isalpha() for w in run):
+                    continue
+                forms.setdefault(" ".join(run), set()).add(letter)
+    own = {t for t, _ in texts}
+    kept = []
+    for form, letters in forms.items():
+        if len(letters) != 1 or form in own:
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(form)}(?!\w)")
+        (letter,) = letters
+        if any(pattern.search(v) for v, k in spelled if k != letter):
+            continue  # part of another option's name: it names neither
+        kept.append((form, letter))
+    return tuple(sorted(kept, key=lambda x: -len(x[0])))
 
 
 def _is_word(ch: str) -> bool:
@@ -146,7 +214,7 @@ def find_mentions(
                 end = m.end()
     if matcher.texts:
         low = lower(text)
-        for t, letter in matcher.texts:
+        for t, letter in (*matcher.texts, *matcher.forms):
             start = low.find(t)
             while start != -1:
                 end = start + len(t)

@@ -14,7 +14,9 @@ How the reasoning section is cut into per-option blocks, in any common format:
   ("the most appropriate is ruxolitinib"), else the unit's own block. A mention set aside by a
   contrast word ("unlike ruxolitinib", "rather than E") never takes a verdict. So a closing check
   of the leading option ("... confirms ruxolitinib is most appropriate") lands on that option,
-  not on the block before it.
+  not on the block before it. Inside an option's block, another option named after a
+  preposition ("B. ...: ferritin is low in iron deficiency, so it is unlikely")
+  is a comparison and takes no verdict.
 * A short header line that names no option and ends in ":" belongs to no block. When it gives
   a verdict ("**Why the other options are wrong:**", "Ruled out:"), that verdict is read in
   each option block the list under it opens (``- B. ...``, ``Option C: ...``, ``D) ...``), up
@@ -65,6 +67,9 @@ HEADER_WORDS = 10  # a line this short, naming no option and ending in ":", is a
 _HEADER_END_RE = re.compile(r":[\s*_`#]*$")
 _ITEM_MARK_RE = re.compile(r"\s*(?:[-•+–]|\*(?!\*)|\d+[.)])")
 _ITEM_LABEL_END = frozenset(":.)-–—(|")
+_PREPOSITIONS = frozenset(
+    ["in", "of", "with", "from", "than", "for", "like", "by", "into", "about", "to", "on", "at"]
+)
 _MARKUP = " \t*#>-|_`•✅✔☑✓❌✗✘✖❎\ufe0f"
 _LIST_GAP_RE = re.compile(r"^[\s*]*(?:,|/|&|and|or|nor|,\s*and|,\s*or)?[\s*]*$")
 _SENTENCE_RE = re.compile(r"(?<=[.!?:])\s+|\n+")
@@ -212,10 +217,28 @@ def _letter_headed(
     return len(letters) >= max(2, len(texts))
 
 
-def _subjects(cue: Cue, mentions: list[Mention], clause: tuple[int, int], low: str) -> list[str]:
+def _in_passing(m: Mention, owner: str | None, after: int, low: str) -> bool:
+    """Another option named after a preposition in an option's block ("B. ...: ferritin would
+    be low in iron deficiency, so it is unlikely"): a comparison, not the subject of the
+    sentence's verdict. ``after``: where the unit's own opening mention ends (0 if none)."""
+    if owner is None or m.letter == owner or m.start < after:
+        return False
+    words = low[max(after, m.start - 12) : m.start].split()
+    return bool(words) and words[-1].strip("(*_") in _PREPOSITIONS
+
+
+def _subjects(
+    cue: Cue,
+    mentions: list[Mention],
+    clause: tuple[int, int],
+    low: str,
+    owner: str | None,
+    after: int,
+) -> list[str]:
     """The options a verdict cue is about (see the module docstring); [] for the unit's own."""
     c0, c1 = clause
-    before = [m for m in mentions if c0 <= m.start and m.end <= cue.start and not m.contrast]
+    mentions = [m for m in mentions if not m.contrast and not _in_passing(m, owner, after, low)]
+    before = [m for m in mentions if c0 <= m.start and m.end <= cue.start]
     if before:
         group = [before[-1]]
         for m in reversed(before[:-1]):  # "A, B and C are ruled out": the whole list
@@ -227,7 +250,7 @@ def _subjects(cue: Cue, mentions: list[Mention], clause: tuple[int, int], low: s
     # is ruxolitinib"); a weak cue ("cannot speak") never does.
     if cue.verdict is None or VERDICT_KINDS[cue.verdict][2] < 2:
         return []
-    after = [m for m in mentions if cue.end <= m.start < c1 and not m.contrast]
+    after = [m for m in mentions if cue.end <= m.start < c1]
     if after and len(low[cue.end : after[0].start].split()) <= 4:
         return [after[0].letter]
     return []
@@ -297,7 +320,8 @@ def _read_units(
                     continue
                 k = bisect_right(bounds, cue.start) - 1
                 clause = (bounds[k], bounds[k + 1] if k + 1 < len(bounds) else len(ulow))
-                for letter in _subjects(cue, mentions, clause, ulow) or [owner]:
+                after = found.end if head is not None and found is not None else 0
+                for letter in _subjects(cue, mentions, clause, ulow, owner, after) or [owner]:
                     if letter is not None:
                         verdicts.setdefault(letter, []).append(cue)
         units.append(

@@ -71,3 +71,34 @@ def test_common_words_are_not_option_texts() -> None:
 )
 def test_contrast_marks(text: str, contrast: list[bool]) -> None:
     assert [m.contrast for m in find_mentions(text, OPTS)] == contrast
+
+
+ANAEMIAS = {
+    "A": "Iron deficiency anemia",
+    "B": "Beta thalassemia minor",
+    "C": "Anemia of chronic disease",
+    "D": "Vitamin B12 deficiency",
+    "E": "Sideroblastic anemia",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "letters"),
+    [
+        ("the answer is iron deficiency", ["A"]),  # a short form: its words, in no other option
+        ("a case of chronic disease", ["C"]),
+        ("thalassemia minor and B12 deficiency", ["B", "D"]),
+        ("iron deficiency anaemia", ["A"]),  # British spelling of the whole text
+        ("sideroblastic anaemia", ["E"]),
+        ("a deficiency of iron", []),  # not its words in a row
+        ("the anemia here", []),  # in three options: names none
+        ("deficiency", []),  # one word is no short form
+    ],
+)
+def test_short_forms_and_spellings_name_an_option(text: str, letters: list[str]) -> None:
+    assert [m.letter for m in find_mentions(text, ANAEMIAS)] == letters
+
+
+def test_statements_get_no_short_forms() -> None:
+    opts = {"A": "It is caused by a deficiency of vitamin C in the diet", "B": "Scurvy"}
+    assert [m.letter for m in find_mentions("a deficiency of vitamin C", opts)] == []

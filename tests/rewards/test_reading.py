@@ -276,3 +276,49 @@ def test_a_header_without_a_verdict_adds_none(header: str) -> None:
     own = verdicts(crpo(listed, ANSWER))  # the cues in the reasons themselves
     assert verdicts(crpo(f"{header}\n{listed}", ANSWER)) == own
     assert list(own.values()).count("out") < 4  # so a carried rule-out would show
+
+
+ANAEMIA_ITEM = {
+    "question": "A 34-year-old woman has fatigue for 2 months. Her hemoglobin is 8.2 g/dL and MCV "
+    "is 68 fL. Serum ferritin is 6 ng/mL. She has heavy menstrual periods. Which of the "
+    "following is the most likely diagnosis?",
+    "options": {
+        "A": "Iron deficiency anemia",
+        "B": "Beta thalassemia minor",
+        "C": "Anemia of chronic disease",
+        "D": "Vitamin B12 deficiency",
+        "E": "Sideroblastic anemia",
+    },
+    "answer": "A",
+}
+ANAEMIA_DX = (
+    'Key findings: "MCV is 68 fL", "Serum ferritin is 6 ng/mL", "heavy menstrual periods".\n'
+    "- A. Iron deficiency anemia: microcytosis with an empty iron store after blood loss; "
+    "most likely.\n"
+    "- B. Beta thalassemia minor: ferritin would be low only in iron deficiency, so it is "
+    "unlikely.\n"
+    "- C. Anemia of chronic disease: ferritin is normal or high; ruled out.\n"
+    "- D. Vitamin B12 deficiency: it gives a macrocytic anemia; ruled out.\n"
+    "- E. Sideroblastic anemia: iron overload, unlike this ferritin; ruled out.\n"
+)
+
+
+def test_another_option_named_after_a_preposition_takes_no_verdict() -> None:
+    r = read(crpo(ANAEMIA_DX, "\\boxed{A}"), ANAEMIA_ITEM["options"])
+    assert r.assessments["B"].verdict == "out"  # "unlikely" is about B, not "iron deficiency"
+    assert r.assessments["A"].verdict == "in" and not r.assessments["A"].contradicted
+
+
+@pytest.mark.parametrize(
+    "conclusion",
+    [
+        'Given "Serum ferritin is 6 ng/mL", the answer is iron deficiency anemia.',
+        'Given "Serum ferritin is 6 ng/mL", the answer is iron deficiency.',  # a short form
+        'Given "Serum ferritin is 6 ng/mL", this is iron deficiency anaemia.',  # British
+    ],
+)
+def test_the_conclusion_may_name_the_answer_by_a_short_form(conclusion: str) -> None:
+    check = 'To verify, "Serum ferritin is 6 ng/mL" confirms iron deficiency.\n'
+    s = score_completion(crpo(ANAEMIA_DX + check, conclusion + " \\boxed{A}"), ANAEMIA_ITEM)
+    assert s["faithfulness/consistency"] == 1.0
+    assert s["comprehensiveness/verification"] == 1.0  # the check names the answer too
