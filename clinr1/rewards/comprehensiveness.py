@@ -114,14 +114,16 @@ class Comprehensiveness(Reward):
         if not self.stock_after:
             return
         for text, item in zip(texts, items, strict=True):
-            r = read(text, item.options, self.template, is_negative_stem(item.question))
+            r = read(
+                text, item.options, self.template, is_negative_stem(item.question), item.question
+            )
             case = _case_words(item)
             for letter, a in r.assessments.items():
                 if letter != r.boxed and a.verdict == "out":
                     self._stock.add(a.reason - case, hash(item.question))
 
     def details(self, text: str, item: ItemView) -> dict[str, Any]:
-        r = read(text, item.options, self.template, is_negative_stem(item.question))
+        r = read(text, item.options, self.template, is_negative_stem(item.question), item.question)
         p = r.parsed
         gate = float(p.well_formed) * length_factor(p.length)
         case = case_model(item.question, item.context)

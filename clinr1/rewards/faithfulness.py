@@ -80,7 +80,7 @@ class Faithfulness(Reward):
         self.max_quote_fraction = float(max_quote_fraction)
 
     def details(self, text: str, item: ItemView) -> dict[str, Any]:
-        r = read(text, item.options, self.template, is_negative_stem(item.question))
+        r = read(text, item.options, self.template, is_negative_stem(item.question), item.question)
         p = r.parsed
         quotes = check_quotes(
             p.quotes,

@@ -60,15 +60,18 @@ _OPENERS = "\n.!?:;"
 
 
 @lru_cache(maxsize=1024)
-def option_matcher(options: tuple[tuple[str, str], ...]) -> OptionMatcher:
-    """The compiled matchers for one item's options (cached per option set)."""
+def option_matcher(options: tuple[tuple[str, str], ...], case: str = "") -> OptionMatcher:
+    """The compiled matchers for one item's options (cached per option set and case): a short
+    form that is words of the ``case`` ("plasma glucose", "1 month") names no option."""
     letters = "".join(k for k, _ in options if len(k) == 1 and k.isalpha() and k.isupper())
     named_re = paren_re = label_re = None
     if letters:
         c = f"[{letters}]"
         one = rf"\(?{c}\)?(?![\w(])"
         named_re = re.compile(
-            rf"\b(?:[Oo]ptions?|OPTIONS?|[Cc]hoices?|CHOICES?|[Aa]nswers?|{_PICK_VERBS})\s*:?\s*\**\s*"
+            rf"\b(?:[Oo]ptions?|OPTIONS?|[Cc]hoices?|CHOICES?|[Aa]nswers?|{_PICK_VERBS}"
+            r"|(?:[Aa]nswer|[Cc]hoice|[Oo]ption)\s+(?:is|would be|must be|should be|here is))"
+            r"[ \t]*:?[ \t]*\**[ \t]*"  # on one line: "each option:\nA. ..." names no A here
             rf"({one}(?:{_LIST_SEP}{one})*)"
         )
         paren_re = re.compile(rf"\(({c})\)|(?<![\w(\\{{])({c})\)")
@@ -86,46 +89,59 @@ def option_matcher(options: tuple[tuple[str, str], ...]) -> OptionMatcher:
     texts = tuple(
         sorted(((t, ks[0]) for t, ks in seen.items() if len(ks) == 1), key=lambda x: -len(x[0]))
     )
-    return OptionMatcher(letters, named_re, paren_re, label_re, texts, _forms(texts))
+    return OptionMatcher(letters, named_re, paren_re, label_re, texts, _forms(texts, lower(case)))
 
 
 # American and British spellings of the same stem: an option written one way, named the other.
 _SPELLINGS = (
-    ("anaem", "anem"),
-    ("haem", "hem"),
-    ("oesoph", "esoph"),
-    ("oedem", "edem"),
-    ("oestr", "estr"),
+    ("aem", "em"),  # anaemia, haem, ischaemia, leukaemia, glycaemia, septicaemia
+    ("aest", "est"),  # anaesthesia
+    ("gynae", "gyne"),
     ("paed", "ped"),
+    ("caes", "ces"),
+    ("oedem", "edem"),
+    ("oesoph", "esoph"),
+    ("oestr", "estr"),
     ("foet", "fet"),
-    ("leukaem", "leukem"),
-    ("tumour", "tumor"),
-    ("ischaem", "ischem"),
     ("diarrhoea", "diarrhea"),
     ("coeliac", "celiac"),
+    ("amoeb", "ameb"),
+    ("tumour", "tumor"),
+    ("behaviour", "behavior"),
+    ("labour", "labor"),
+    ("colour", "color"),
+    ("centre", "center"),
+    ("fibre", "fiber"),
+    ("litre", "liter"),
+    ("isation", "ization"),
+    ("ised", "ized"),
     ("sulph", "sulf"),
+    ("aluminium", "aluminum"),
 )
 MAX_FORM_WORDS = 6  # longer option texts are statements, not names: no short forms
 
 
 def _respelled(text: str) -> set[str]:
+    """``text`` in the other spelling (British and American), stem by stem."""
     out = set()
     for british, american in _SPELLINGS:
         if british in text:
             out.add(text.replace(british, american))
-        if american in text and british not in text:
-            out.add(re.sub(rf"(?<![a-z]){american}", british, text))
+        elif american in text:
+            out.add(text.replace(american, british))
     return out - {text}
 
 
-def _forms(texts: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+def _forms(texts: tuple[tuple[str, str], ...], case: str) -> tuple[tuple[str, str], ...]:
     """Spelling variants of each text, then short forms (see the module docstring): runs of
-    two or more words, not opening or closing on a function word, in no other option's text."""
+    two or more words, not opening or closing on a function word, in no other option's text
+    and not in the case."""
     forms: dict[str, set[str]] = {}
     for t, letter in texts:
         for variant in _respelled(t):
             forms.setdefault(variant, set()).add(letter)
     spelled = [(v, k) for t, k in texts for v in (t, *_respelled(t))]
+    letter_words = {k: t.split() for t, k in texts}
     for t, letter in spelled:
         words = t.split()
         if not 2 < len(words) <= MAX_FORM_WORDS:
@@ -147,6 +163,8 @@ def _forms(texts: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         (letter,) = letters
         if any(pattern.search(v) for v, k in spelled if k != letter):
             continue  # part of another option's name: it names neither
+        if len(form.split()) < len(letter_words[letter]) and pattern.search(case):
+            continue  # the case's own words ("plasma glucose"): a finding, not a name
         kept.append((form, letter))
     return tuple(sorted(kept, key=lambda x: -len(x[0])))
 
@@ -172,8 +190,22 @@ def _abbreviation(text: str, end: int, option_text: str) -> bool:
     return word is not None and not lower(option_text).startswith(word.group())
 
 
+def _whole_words(low: str, t: str) -> list[tuple[int, int]]:
+    """Where ``t`` stands in ``low`` as whole words."""
+    out = []
+    start = low.find(t)
+    while start != -1:
+        end = start + len(t)
+        if (start == 0 or not _is_word(low[start - 1])) and (
+            end == len(low) or not _is_word(low[end])
+        ):
+            out.append((start, end))
+        start = low.find(t, end)
+    return out
+
+
 def find_mentions(
-    text: str, options: Mapping[str, str] | tuple[tuple[str, str], ...]
+    text: str, options: Mapping[str, str] | tuple[tuple[str, str], ...], case: str = ""
 ) -> list[Mention]:
     """Every mention of an option in ``text``, in order (see the module docstring).
 
@@ -183,7 +215,7 @@ def find_mentions(
     [(0, 'A', False), (19, 'B', False), (29, 'C', False), (54, 'A', True)]
     """
     key = tuple(options.items()) if isinstance(options, Mapping) else options
-    matcher = option_matcher(key)
+    matcher = option_matcher(key, case)
     raw: list[tuple[int, int, str, bool]] = []
     claimed = bytearray(len(text) + 1)  # characters already part of a mention
 
@@ -214,15 +246,18 @@ def find_mentions(
                 end = m.end()
     if matcher.texts:
         low = lower(text)
-        for t, letter in (*matcher.texts, *matcher.forms):
-            start = low.find(t)
-            while start != -1:
-                end = start + len(t)
-                if (start == 0 or not _is_word(low[start - 1])) and (
-                    end == len(low) or not _is_word(low[end])
-                ):
-                    add(start, end, letter, by_text=True)
-                start = low.find(t, end)
+        for t, letter in matcher.texts:
+            for start, end in _whole_words(low, t):
+                add(start, end, letter, by_text=True)
+        # Short forms in reading order: in "small cell carcinoma" the option "Small cell lung
+        # cancer" is named ("small cell"), not "Squamous cell carcinoma" ("cell carcinoma").
+        found = sorted(
+            (start, -end, letter)
+            for t, letter in matcher.forms
+            for start, end in _whole_words(low, t)
+        )
+        for start, neg_end, letter in found:
+            add(start, -neg_end, letter, by_text=True)
     raw.sort()
     low = lower(text)
     out: list[Mention] = []

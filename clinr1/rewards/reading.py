@@ -35,7 +35,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import pairwise, takewhile
 from typing import Any
 
 from clinr1.rewards.cues import (
@@ -63,8 +63,17 @@ from clinr1.rewards.parse import BOX_RE, HARD_CAP_CHARS, Parsed, options_key, pa
 from clinr1.rewards.text import EMPTY, WORD_RE, Section, blank_quotes, lower
 
 HEAD_CHARS = 30
+# a strong verdict reaches an option named at most this many words after it ("the most
+# appropriate choice is to start with ruxolitinib")
+FORWARD_WORDS = 6
 HEADER_WORDS = 10  # a line this short, naming no option and ending in ":", is a list header
-_HEADER_END_RE = re.compile(r":[\s*_`#]*$")
+_HEADER_END_RE = re.compile(r"[:?][\s*_`#]*$")
+_WHY_NOT_RE = re.compile(r"\bwhy not\b|\bdistractors?\b")
+_GOAL_RE = re.compile(
+    r"\b(?:to (?:determine|find|identify|choose|decide|select|pick|work out)|let'?s|let us|"
+    r"evaluat\w*|consider\w*|go(?:ing)? through|analy[sz]\w*|look(?:ing)? at|assess\w*|"
+    r"review\w*|which|what|step)\b"
+)
 _ITEM_MARK_RE = re.compile(r"\s*(?:[-•+–]|\*(?!\*)|\d+[.)])")
 _ITEM_LABEL_END = frozenset(":.)-–—(|")
 _PREPOSITIONS = frozenset(
@@ -168,13 +177,27 @@ def _head(text: str, mentions: list[Mention]) -> Mention | None:
     return None
 
 
-def _is_header(ulow: str, mentions: list[Mention]) -> bool:
-    """A list header: "**Why the other options are wrong:**", "Key findings:" (no option named)."""
+def _is_header(ulow: str, mentions: list[Mention], line_start: bool) -> bool:
+    """A header line naming no option: "**Why the other options are wrong:**", "### Incorrect
+    options", "Why not the others?", "Key findings:"."""
+    if mentions or not line_start or len(ulow.split()) > HEADER_WORDS:
+        return False
+    body = ulow.strip()
     return (
-        not mentions
-        and _HEADER_END_RE.search(ulow) is not None
-        and len(ulow.split()) <= HEADER_WORDS
+        _HEADER_END_RE.search(body) is not None
+        or body.startswith("#")
+        or (body.startswith("**") and body.endswith("**") and body.count("**") == 2)
     )
+
+
+def _list_verdict(ulow: str, cues: list[Cue]) -> list[Cue]:
+    """The verdict a header gives the options listed under it: none when it states a goal
+    ("To determine the most likely diagnosis, let's evaluate each option:")."""
+    if _GOAL_RE.search(ulow):
+        return []
+    if _WHY_NOT_RE.search(ulow):  # "Why not the other options?", "Distractors:": rule-outs
+        return [Cue(0, 0, "ans-", frozenset())]
+    return [c for c in cues if c.verdict is not None]
 
 
 def _list_item(ulow: str, head: Mention, mentions: list[Mention]) -> bool:
@@ -185,6 +208,8 @@ def _list_item(ulow: str, head: Mention, mentions: list[Mention]) -> bool:
     end = head.end
     for m in mentions:  # "(B) Beta thalassemia minor - ...": the option's text is part of the label
         if m.start >= end and not ulow[end : m.start].strip(" *_"):
+            if ulow[m.start] == "(":  # "Cladribine (A) is used ...": named, then labelled
+                return True
             end = m.end
     rest = ulow[end:].lstrip(" *_`")
     return rest[:1] in _ITEM_LABEL_END
@@ -237,8 +262,16 @@ def _subjects(
 ) -> list[str]:
     """The options a verdict cue is about (see the module docstring); [] for the unit's own."""
     c0, c1 = clause
-    mentions = [m for m in mentions if not m.contrast and not _in_passing(m, owner, after, low)]
-    before = [m for m in mentions if c0 <= m.start and m.end <= cue.start]
+    mentions = [m for m in mentions if not m.contrast]
+    before = [
+        m
+        for m in mentions
+        if c0 <= m.start
+        and m.end <= cue.start
+        # "low in iron deficiency, so it is unlikely": the comparison is not the subject; but
+        # "a diagnosis of imatinib toxicity is unlikely" and "switching to C would be wrong" are
+        and not ("," in low[m.end : cue.start] and _in_passing(m, owner, after, low))
+    ]
     if before:
         group = [before[-1]]
         for m in reversed(before[:-1]):  # "A, B and C are ruled out": the whole list
@@ -251,13 +284,17 @@ def _subjects(
     if cue.verdict is None or VERDICT_KINDS[cue.verdict][2] < 2:
         return []
     after = [m for m in mentions if cue.end <= m.start < c1]
-    if after and len(low[cue.end : after[0].start].split()) <= 4:
+    if after and len(low[cue.end : after[0].start].split()) <= FORWARD_WORDS:
         return [after[0].letter]
     return []
 
 
 def _read_units(
-    section: Section, text: str, options: tuple[tuple[str, str], ...], open_block: bool
+    section: Section,
+    text: str,
+    options: tuple[tuple[str, str], ...],
+    open_block: bool,
+    case: str = "",
 ) -> tuple[UnitReading, ...]:
     """Every unit of ``section`` (with ``text`` in place of its text, e.g. boxes blanked)."""
     if not section.spans:
@@ -267,19 +304,21 @@ def _read_units(
     low = lower(text)
     starts, spans = section.starts, section.spans
     by_unit: dict[int, list[Mention]] = {}
-    for m in find_mentions(text, options):
+    for m in find_mentions(text, options, case):
         i = bisect_right(starts, m.start) - 1
         if i >= 0 and m.start < spans[i][1]:
             by_unit.setdefault(i, []).append(m)
     cues_by_unit: dict[int, list[Cue]] = {}
-    for cue in find_cues(_blank_names(low, by_unit)):
+    blanked = _blank_names(low, by_unit)  # "0.15 - 1.5 mm" holds no clause break either
+    for cue in find_cues(blanked):
         i = bisect_right(starts, cue.start) - 1
         if i >= 0:
             cues_by_unit.setdefault(i, []).append(cue)
     by_letter = _letter_headed(spans, low, by_unit)
-    units = []
+    rows: list[tuple[Any, ...]] = []
     current: str | None = None
     list_cues: list[Cue] = []  # the verdict of the list header above, for each block it opens
+    listed: dict[int, tuple[str, list[Cue]]] = {}  # unit -> (option, header cues) of list items
     seen: set[tuple[str | None, str]] = set()
     for i, (s, e) in enumerate(spans):
         ulow = low[s:e]
@@ -297,24 +336,24 @@ def _read_units(
         # Where blocks open with letters ("B. ...", "Option B"), an option's text opening a
         # sentence inside a block ("Prolactin is ...") names it in passing.
         head = None if found is None or (found.by_text and by_letter) else found.letter
-        header = _is_header(ulow, mentions)
+        header = _is_header(ulow, mentions, s == 0 or text[s - 1] == "\n")
         if header:
-            list_cues = [c for c in cues if c.verdict is not None]
+            list_cues = _list_verdict(ulow, cues)
             if list_cues:  # a verdict header starts a list: it is not the open block's
                 current = None
         elif head is not None and list_cues and not _list_item(ulow, found, mentions):
             list_cues = []  # "Option A therefore remains ...": the list has ended
         if head is not None and open_block:
             current = head
-        owner = None if header and list_cues else head if head is not None else current
+            if list_cues:
+                listed[i] = (head, list_cues)
+        owner = None if header else head if head is not None else current
         key = (owner, " ".join(uraw.split()))  # a sentence repeated, whitespace aside
         repeated = key in seen
         seen.add(key)
         verdicts: dict[str, list[Cue]] = {}
-        if head is not None and list_cues and open_block:
-            verdicts[head] = list(list_cues)
-        if not repeated and not (header and list_cues):
-            bounds = _clause_starts(ulow)
+        if not repeated and not header:  # a header's words are a list's verdict or a goal
+            bounds = _clause_starts(blanked[s:e])
             for cue in cues:
                 if cue.verdict is None:
                     continue
@@ -324,21 +363,28 @@ def _read_units(
                 for letter in _subjects(cue, mentions, clause, ulow, owner, after) or [owner]:
                     if letter is not None:
                         verdicts.setdefault(letter, []).append(cue)
-        units.append(
-            UnitReading(
-                index=i,
-                start=s,
-                end=e,
-                low=ulow,
-                raw=uraw,
-                mentions=tuple(mentions),
-                cues=tuple(cues),
-                owner=owner,
-                verdicts={k: tuple(v) for k, v in verdicts.items()},
-                repeated=repeated,
-            )
+        rows.append((i, s, e, ulow, uraw, mentions, cues, owner, verdicts, repeated))
+    # A listed block with no strong verdict of its own takes its header's, read where the block
+    # opens (so that a first impression it overturns still counts as a revision).
+    for i, (letter, header_cues) in listed.items():
+        block = takewhile(lambda row, k=letter: row[7] == k, rows[i:])
+        if not any(verdict_score(row[8].get(letter, ()), strong_only=True)[1] for row in block):
+            rows[i][8][letter] = [*header_cues, *rows[i][8].get(letter, [])]
+    return tuple(
+        UnitReading(
+            index=i,
+            start=s,
+            end=e,
+            low=ulow,
+            raw=uraw,
+            mentions=tuple(mentions),
+            cues=tuple(cues),
+            owner=owner,
+            verdicts={k: tuple(v) for k, v in verdicts.items()},
+            repeated=repeated,
         )
-    return tuple(units)
+        for i, s, e, ulow, uraw, mentions, cues, owner, verdicts, repeated in rows
+    )
 
 
 def _reason_words(units: list[UnitReading], letter: str, options: dict[str, str]) -> frozenset[str]:
@@ -451,7 +497,11 @@ def _conclusion(
 
 @lru_cache(maxsize=2048)
 def _read(
-    text: str, template: str, options_key_: tuple[tuple[str, str], ...], negative: int
+    text: str,
+    template: str,
+    options_key_: tuple[tuple[str, str], ...],
+    negative: int,
+    case: str = "",
 ) -> Reading:
     parsed = parse(text, template)
     options = dict(options_key_)
@@ -465,7 +515,7 @@ def _read(
     concl_units: tuple[UnitReading, ...] = ()
     if parsed.well_formed and parsed.length <= HARD_CAP_CHARS:
         dx = parsed.reasoning
-        dx_units = _read_units(dx, dx.text, options_key_, open_block=True)
+        dx_units = _read_units(dx, dx.text, options_key_, open_block=True, case=case)
         assessments = _assess(dx_units, options, negative)
         favoured = _favoured(assessments, options)
         if negative:
@@ -478,7 +528,7 @@ def _read(
         concl = parsed.conclusion
         if concl is not EMPTY:
             blanked = BOX_RE.sub(lambda m: " " * len(m.group(0)), concl.text)
-            concl_units = _read_units(concl, blanked, options_key_, open_block=True)
+            concl_units = _read_units(concl, blanked, options_key_, open_block=True, case=case)
             named, hedged, hedge_phrase = _conclusion(
                 concl_units, blanked, options, boxed, negative
             )
@@ -497,10 +547,13 @@ def _read(
     )
 
 
-def read(text: str, options: Any, template: str = "crpo", negative: bool = False) -> Reading:
+def read(
+    text: str, options: Any, template: str = "crpo", negative: bool = False, case: str = ""
+) -> Reading:
     """Read ``text`` against an item's ``options`` (cached: the suite reads it once).
 
-    ``negative``: the question is a negative stem (:func:`is_negative_stem`).
+    ``negative``: the question is a negative stem (:func:`is_negative_stem`); ``case``: its
+    text, where an option's short form that is the case's own words names nothing.
 
     >>> r = read("<dx>A. Cladribine: hairy cell leukemia drug. Ruled out.\\n"
     ...          "B. Ruxolitinib: JAK2 inhibitor; most appropriate.</dx>"
@@ -509,7 +562,7 @@ def read(text: str, options: Any, template: str = "crpo", negative: bool = False
     >>> {k: a.verdict for k, a in r.assessments.items()}, r.dx_favoured, sorted(r.conclusion_named)
     ({'A': 'out', 'B': 'in'}, 'B', ['B'])
     """
-    return _read(text, template, options_key(options), NEGATIVE if negative else ORDINARY)
+    return _read(text, template, options_key(options), NEGATIVE if negative else ORDINARY, case)
 
 
 def clear_caches() -> None:

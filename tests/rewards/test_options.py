@@ -102,3 +102,21 @@ def test_short_forms_and_spellings_name_an_option(text: str, letters: list[str])
 def test_statements_get_no_short_forms() -> None:
     opts = {"A": "It is caused by a deficiency of vitamin C in the diet", "B": "Scurvy"}
     assert [m.letter for m in find_mentions("a deficiency of vitamin C", opts)] == []
+
+
+def test_a_short_form_read_first_wins_an_overlap() -> None:
+    opts = {"A": "Small cell lung cancer", "B": "Squamous cell carcinoma", "C": "Mesothelioma"}
+    assert [m.letter for m in find_mentions("a small cell carcinoma", opts)] == ["A"]
+
+
+def test_a_short_form_in_the_case_names_nothing() -> None:
+    opts = {"A": "Increased plasma glucose", "B": "Decreased insulin", "C": "Ketosis"}
+    case = "His plasma glucose is 320 mg/dL."
+    assert [m.letter for m in find_mentions("high plasma glucose", opts, case)] == []
+    assert [m.letter for m in find_mentions("increased plasma glucose", opts, case)] == ["A"]
+
+
+def test_options_named_on_one_line_only() -> None:
+    opts = {"A": "Cladribine", "B": "Prednisone"}
+    mentions = find_mentions("We weigh each option:\nA. Cladribine", opts)
+    assert (mentions[0].letter, mentions[0].start) == ("A", 22)  # its own line, not "option:"

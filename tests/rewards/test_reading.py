@@ -322,3 +322,84 @@ def test_the_conclusion_may_name_the_answer_by_a_short_form(conclusion: str) -> 
     s = score_completion(crpo(ANAEMIA_DX + check, conclusion + " \\boxed{A}"), ANAEMIA_ITEM)
     assert s["faithfulness/consistency"] == 1.0
     assert s["comprehensiveness/verification"] == 1.0  # the check names the answer too
+
+
+LISTED = "\n".join(f"- {k}. {v}: {REASONS[k]}." for k, v in OPTIONS.items() if k != "D")
+ANSWER_LINE = "**Most appropriate: D. Ruxolitinib**: " + REASONS["D"] + ".\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "### Why the other options are wrong",  # a markdown heading needs no colon
+        "**Why not the other options?**",
+        "### Incorrect options",
+        "Distractors:",
+        "Ruled out:",
+    ],
+)
+def test_verdict_headers_in_any_common_shape(header: str) -> None:
+    text = crpo(ANSWER_LINE + header + "\n" + LISTED, ANSWER)
+    assert verdicts(text) == {"A": "out", "B": "out", "C": "out", "D": "in", "E": "out"}
+    assert not read(text, OPTIONS).assessments["D"].contradicted
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "To determine the most appropriate next step, let's evaluate each option:",
+        "**Step 3: Eliminate the incorrect options:**",
+        "Let's go through the options to find the correct answer:",
+    ],
+)
+def test_a_header_that_states_a_goal_gives_no_verdict(header: str) -> None:
+    # each option's own verdict stands; the goal's words rule nothing in or out
+    lines = "\n".join(FORMATS["- **A. x**: ..."](k, v) for k, v in OPTIONS.items())
+    plain = score_completion(crpo(lines, ANSWER), ITEM)
+    headed = score_completion(crpo(f"{header}\n{lines}", ANSWER), ITEM)
+    assert verdicts(crpo(f"{header}\n{lines}", ANSWER)) == verdicts(crpo(lines, ANSWER))
+    for key in ("faithfulness", "comprehensiveness"):
+        assert headed[key] == plain[key], key
+
+
+def test_a_listed_option_with_its_own_strong_verdict_keeps_it() -> None:
+    listed = LISTED.replace(REASONS["B"] + ".", REASONS["B"] + "; on reflection most appropriate.")
+    r = read(crpo("Ruled out:\n" + listed, ANSWER), OPTIONS)
+    assert r.assessments["B"].verdict == "in" and r.assessments["A"].verdict == "out"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "verdict"),
+    [
+        ("Switching to imatinib would be wrong.", "out"),  # no comma: imatinib is the subject
+        ("A diagnosis of imatinib toxicity is unlikely.", "out"),
+    ],
+)
+def test_a_preposition_sets_a_mention_aside_only_across_a_comma(sentence: str, verdict: str):
+    # (across a comma: test_another_option_named_after_a_preposition_takes_no_verdict)
+    dx = f"Option D (Ruxolitinib): {REASONS['D']}; most appropriate. {sentence}"
+    r = read(crpo(dx, ANSWER), OPTIONS)
+    assert r.assessments["D"].verdict == "in" and not r.assessments["D"].contradicted
+    assert r.assessments.get("C") is None or r.assessments["C"].verdict == verdict
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Overall, the findings are most consistent with option D.",
+        "So the best answer is D.",  # a bare letter after "answer is"
+        "So the most appropriate choice is to start with ruxolitinib.",  # six words on
+    ],
+)
+def test_a_summary_after_the_last_block_names_the_answer(closing: str) -> None:
+    lines = "\n".join(FORMATS["A. x: ... V."](k, v) for k, v in OPTIONS.items())
+    r = read(crpo(f"{lines}\n{closing}", ANSWER), OPTIONS)
+    assert r.assessments["E"].verdict == "out" and not r.assessments["E"].contradicted
+    assert r.assessments["D"].verdict == "in"
+
+
+def test_a_header_naming_each_option_on_the_next_line_opens_its_block() -> None:
+    # "each option:" then "A. ..." on the next line: A's block opens on its own line
+    lines = "\n".join(FORMATS["A. x: ... V."](k, v) for k, v in OPTIONS.items())
+    text = crpo("Now each option:\n" + lines, ANSWER)
+    assert verdicts(text) == {"A": "out", "B": "out", "C": "out", "D": "in", "E": "out"}
