@@ -34,7 +34,8 @@ class Faithfulness(Reward):
       it is the option marked as the exception), and the conclusion names it in its favour (by
       letter, text, or any form the evaluation extractor reads: "Answer: D"; ``r1``/``plain``
       need not) while supporting no other option and using no hedge ("equally plausible",
-      "either ... or"). 0 without a single valid box.
+      "either ... or"), and the ``<dx>`` has not ruled it out (a conclusion that picks what the
+      reasoning rejected does not follow from it). 0 without a single valid box.
     * ``G`` grounding (``faithfulness/grounding``) = ``precision * min(1, findings /
       saturation)`` (see :mod:`clinr1.rewards.grounding`): ``findings`` are the distinct
       informative quotes found verbatim in the case, overlapping ones merged; ``precision =
@@ -101,7 +102,9 @@ class Faithfulness(Reward):
         )
         named = boxed in r.conclusion_named or self.template != "crpo"
         hedged = bool(r.conclusion_hedged - {boxed}) or r.hedge_phrase
-        concl_ok = float(boxed is not None and named and not hedged)
+        # a conclusion that picks what the <dx> ruled out does not follow from it
+        rejected = chosen is not None and chosen.verdict == "out"
+        concl_ok = float(boxed is not None and named and not hedged and not rejected)
         consistency = (dx_ok + concl_ok) / 2
         grounding = quotes.score
         cited = quotes.pairs()

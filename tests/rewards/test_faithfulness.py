@@ -136,3 +136,27 @@ def test_params_change_the_score() -> None:
     one_quote = crpo('"A JAK 2 assay is positive".\n' + ANALYSIS)
     lenient = Faithfulness(saturation=1)
     assert lenient([one_quote], **{k: [v] for k, v in ITEM.items()}) == [1.0]
+
+
+def test_a_conclusion_picking_what_the_reasoning_ruled_out_is_not_consistent() -> None:
+    # what SmolLM2 learnt under CRPO on the real learning check: every option "not the answer",
+    # then a check "confirms" the first one and the box picks it
+    from clinr1.rewards import score_completion
+
+    item = {
+        "question": "A 72-year-old man has fatigue and night sweats for 2 months. The spleen is "
+        "palpated 6 cm below the left costal margin. A JAK 2 assay is positive. Which is the "
+        "most appropriate next step in management?",
+        "options": {"A": "Cladribine", "B": "Prednisone", "C": "Ruxolitinib"},
+        "answer": "C",
+    }
+    dx = "\n".join(
+        f"- **{k}. {v}**: its triggers and risk factors are absent, so it is not the answer."
+        for k, v in item["options"].items()
+    )
+    text = (
+        f'<dx>\n{dx}\nA final check confirms that option A matches "fatigue and night sweats".'
+        '\n</dx>\n<conclusion>\nGiven "fatigue and night sweats", the answer is Cladribine (A). '
+        "\\boxed{A}\n</conclusion>"
+    )
+    assert score_completion(text, item)["faithfulness/consistency"] == 0.0
