@@ -204,3 +204,16 @@ def load_source(
         return load_items(data_source, key=key)
     except DataError as exc:
         raise error(str(exc)) from None
+
+
+def load_for_file(options: Mapping[str, Any], source: str, out: Path, suffix: str) -> LoadResult:
+    """The dataset of a command that writes it to one ``out`` file (``data traces``, ``data
+    export-verl``): ``out`` must end in ``suffix``, the summary line goes to stderr, and a
+    dataset with no usable item is one ``error:`` line."""
+    if out.suffix != suffix:
+        raise error(f"--out {out}: give a {suffix} file name")
+    result = load_source(options, name=source)
+    typer.echo(result.summary(), err=True)
+    if not result.items:
+        raise error(f"{source}: no usable items, nothing written")
+    return result

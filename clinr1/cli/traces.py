@@ -22,7 +22,7 @@ from clinr1.cli.options import (
     SourceArg,
     StrictOpt,
     SubsetOpt,
-    load_source,
+    load_for_file,
 )
 
 
@@ -58,12 +58,7 @@ def traces(
     options = dict(locals())  # the flags, by name, before any other local
     from clinr1.traces import write_traces
 
-    if out.suffix != ".jsonl":
-        raise error(f"--out {out}: give a .jsonl file name")
-    result = load_source(options, name=source)
-    typer.echo(result.summary(), err=True)
-    if not result.items:
-        raise error(f"{source}: no usable items, nothing written")
+    result = load_for_file(options, source, out, ".jsonl")
     try:
         write_traces(result.items, out, seed=seed, wordings=wordings)
     except OSError as exc:

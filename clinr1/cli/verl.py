@@ -22,7 +22,7 @@ from clinr1.cli.options import (
     StrictOpt,
     SubsetOpt,
     TemplateOption,
-    load_source,
+    load_for_file,
 )
 
 
@@ -56,12 +56,7 @@ def export_verl(
     options = dict(locals())  # the flags, by name, before any other local
     from clinr1.integrations.verl import verl_rows, write_parquet
 
-    if out.suffix != ".parquet":
-        raise error(f"--out {out}: give a .parquet file name")
-    result = load_source(options, name=source)
-    typer.echo(result.summary(), err=True)
-    if not result.items:
-        raise error(f"{source}: no usable items, nothing written")
+    result = load_for_file(options, source, out, ".parquet")
     rows = verl_rows(result.items, template=template, split=split or "train")
     try:
         write_parquet(rows, out)
