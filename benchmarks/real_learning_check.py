@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 RECIPE = ROOT / "recipes" / "smollm2-cpu.yaml"
 ARMS = ("base", "sft", "grpo", "crpo")
+BENCHMARKS = ("medqa", "medmcqa")
 OBJECTIVES = ("accuracy", "faithfulness", "comprehensiveness", "format")
 SUBSCORES = (
     "faithfulness/consistency",
@@ -56,11 +57,35 @@ SUBSCORES = (
     "format/sections",
     "format/single_box",
 )
-# Per scale: held-out items per benchmark, SFT steps, RL steps per arm, tokens, trace wordings.
+# Per scale: held-out items per benchmark, SFT steps, RL steps per arm, tokens, trace wordings,
+# brief traces (1) or full ones (0). "cpu" fits the issue's 60 min on a 2-vCPU VM; "cpu-long" is
+# the scale of run 2 (RESULTS.md), ~1 h 30 on the same VM.
 SCALES: dict[str, dict[str, int]] = {
-    "smoke": {"eval_n": 3, "sft_steps": 2, "rl_steps": 2, "tokens": 48, "wordings": 1},
-    "cpu": {"eval_n": 50, "sft_steps": 32, "rl_steps": 32, "tokens": 384, "wordings": 2},
-    "full": {"eval_n": 500, "sft_steps": 400, "rl_steps": 300, "tokens": 1024, "wordings": 3},
+    "smoke": {"eval_n": 3, "sft_steps": 2, "rl_steps": 2, "tokens": 48, "wordings": 1, "brief": 1},
+    "cpu": {
+        "eval_n": 50,
+        "sft_steps": 24,
+        "rl_steps": 24,
+        "tokens": 256,
+        "wordings": 2,
+        "brief": 1,
+    },
+    "cpu-long": {
+        "eval_n": 50,
+        "sft_steps": 32,
+        "rl_steps": 32,
+        "tokens": 384,
+        "wordings": 2,
+        "brief": 0,
+    },
+    "full": {
+        "eval_n": 500,
+        "sft_steps": 400,
+        "rl_steps": 300,
+        "tokens": 1024,
+        "wordings": 3,
+        "brief": 0,
+    },
 }
 REWARDS = {
     "grpo": "[{name: accuracy, weight: 10}, {name: faithfulness, weight: 0}, "
@@ -131,7 +156,9 @@ def prepare_data(out: Path, scale: dict[str, int]) -> dict[str, Path]:
     write_jsonl(paths["train"], [i.to_dict() for i in train])
     rows: list[dict[str, Any]] = []
     for seed in range(scale["wordings"]):
-        part = write_traces(train, data / f"traces-{seed}.jsonl", seed=seed)
+        part = write_traces(
+            train, data / f"traces-{seed}.jsonl", seed=seed, brief=bool(scale["brief"])
+        )
         rows += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
     write_jsonl(paths["traces"], rows)
     log(f"data: {len(train)} training items, {len(rows)} verified traces, held out "
@@ -167,13 +194,13 @@ def run_stages(
     arm_sets: list[str],
     parallel: int = 1,
 ) -> dict[str, Path]:
-    """SFT, both RL arms and the four evaluations; ``parallel`` runs independent stages side by
-    side (one CPU thread each): base eval beside SFT, the two arms together, then the evals."""
+    """SFT, both RL arms and the four arms' evaluations; ``parallel`` runs independent stages
+    side by side (one CPU thread each): the base evaluations beside SFT, the two arms together,
+    then the other evaluations, one per arm and benchmark."""
     paths = prepare_data(out, scale)
     logs = out / "logs"
     recipe = str(RECIPE)
     sft_dir = out / "sft"
-    benchmarks = f"file:{paths['medqa']},file:{paths['medmcqa']}"
 
     def sft() -> None:
         clinr1(
@@ -195,26 +222,51 @@ def run_stages(
             logs / f"{arm}.log",
         )  # fmt: skip
 
-    def evaluate(arm: str) -> None:
-        args = ["eval", "--recipe", recipe, "--model", model, "--benchmark", benchmarks,
-                "--out", str(out / "eval" / arm), "--max-new-tokens", str(scale["tokens"]),
+    def evaluate(arm: str, bench: str) -> None:
+        args = ["eval", "--recipe", recipe, "--model", model,
+                "--benchmark", f"file:{paths[bench]}", "--out", str(out / "eval" / arm / bench),
+                "--max-new-tokens", str(scale["tokens"]),
                 "--batch-size", "8", "--engine", "hf", "--no-load-in-4bit"]  # fmt: skip
         if arm != "base":
             args += ["--adapter", str(sft_dir if arm == "sft" else out / arm)]
-        clinr1(args, logs / f"eval-{arm}.log")
+        clinr1(args, logs / f"eval-{arm}-{bench}.log")
 
-    # Each wave needs only what the waves before it made.
-    waves: list[dict[str, Callable[[], None]]] = [
-        {"sft": sft, "eval base": lambda: evaluate("base")},
-        {"grpo": lambda: rl("grpo"), "crpo": lambda: rl("crpo")},
-        {f"eval {arm}": (lambda a=arm: evaluate(a)) for arm in ("sft", "grpo", "crpo")},
-    ]
-    for wave in waves:
-        log("stage " + ", ".join(wave))
-        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-            for future in [pool.submit(job) for job in wave.values()]:
-                future.result()
+    # Each job with the jobs it needs; one evaluation per arm and benchmark, so that the last
+    # evaluations share the cores evenly.
+    jobs: dict[str, tuple[tuple[str, ...], Callable[[], None]]] = {
+        "sft": ((), sft),
+        "grpo": (("sft",), lambda: rl("grpo")),
+        "crpo": (("sft",), lambda: rl("crpo")),
+    }
+    for arm in ARMS:
+        needs = () if arm == "base" else ("sft",) if arm == "sft" else (arm,)
+        for bench in BENCHMARKS:
+            jobs[f"eval {arm} {bench}"] = (needs, lambda a=arm, b=bench: evaluate(a, b))
+    run_jobs(jobs, parallel)
     return paths
+
+
+def run_jobs(
+    jobs: dict[str, tuple[tuple[str, ...], Callable[[], None]]], parallel: int = 1
+) -> None:
+    """Run ``jobs`` (name: (the jobs it needs, function)), up to ``parallel`` at once, each as
+    soon as what it needs has finished, in the order given where several are ready."""
+    done: set[str] = set()
+    running: dict[Future[None], str] = {}
+    waiting = dict(jobs)
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        while waiting or running:
+            for name, (needs, job) in list(waiting.items()):
+                if len(running) < max(1, parallel) and set(needs) <= done:
+                    log(f"start {name}")
+                    running[pool.submit(job)] = name
+                    del waiting[name]
+            if not running:
+                raise SystemExit(f"cannot start {', '.join(waiting)}: what they need never ran")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                future.result()  # a failed job stops the check here
+                done.add(running.pop(future))
 
 
 # --- figures ------------------------------------------------------------------------------
@@ -235,8 +287,12 @@ def records(folder: Path) -> list[dict[str, Any]]:
     from clinr1.rewards import score_completion
 
     items = held_out(folder.parent.parent)
-    lines = (folder / "generations.jsonl").read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
+    # one folder per benchmark; runs before 2026-12-03 wrote one file for both
+    files = sorted(folder.glob("*/generations.jsonl")) or [folder / "generations.jsonl"]
+    rows = []
+    for path in files:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rows += [json.loads(line) for line in lines if line.strip()]
     for r in rows:
         item = items.get((r["benchmark"], r["id"]))
         if item is not None:

@@ -194,6 +194,12 @@ _PLANS = (
         "Next, I work through the options one at a time.",
     ),
 )
+# Brief traces (``plan(brief=True)``): the same steps in fewer words.
+_BRIEF_PLANS = (
+    ("First, the key findings.", "Then each option in turn."),
+    ("Step 1: the findings.", "Step 2: test each option."),
+    ("First, what the case shows.", "Next, the options one by one."),
+)
 _CHECKS = (
     'To verify, {g} is consistent with "{f}".',
     'Checking the answer again: {g} fits "{f}" as well.',
@@ -218,6 +224,11 @@ _CONCLUSIONS = (
     'Given "{f}", the answer is {gt} ({g}).',
     "The findings, above all {f}, point to {gt}: option {g}.",
     'With "{f}" in the case, {gt} ({g}) is the answer.',
+)
+_BRIEF_CONCLUSIONS = (
+    'Given "{f}", the answer is {g}.',
+    'Because of "{f}", option {g}.',
+    '"{f}" points to option {g}.',
 )
 _FINDINGS_HEADS = ("Key findings:", "Findings from the case:", "The case gives:")
 
@@ -251,13 +262,22 @@ class Plan:
 
 
 def plan(
-    item: Item | dict[str, Any], rng: random.Random, *, extras: bool = True, regular: bool = False
+    item: Item | dict[str, Any],
+    rng: random.Random,
+    *,
+    extras: bool = True,
+    regular: bool = False,
+    brief: bool = False,
 ) -> Plan:
     """The content of an honest answer to ``item``: its findings, a distinct reason and a
     verdict per option, a plan, a check of the answer, and a conclusion citing a finding.
 
     ``regular``: the same plan, check, conclusion and verdict words for every item (only the
-    findings and the reasons vary), for a model too small to learn varied wording."""
+    findings and the reasons vary), for a model too small to learn varied wording.
+    ``brief``: about a third shorter, for CPU budgets: two findings of at most five words, one
+    quoted in the answer's reason and one in the conclusion; short distractor reasons without
+    quotes; an explanation of at most 20 words; a short plan and conclusion; and one of the
+    optional behaviours (backward chaining or a revised first guess), not each at even odds."""
     if regular:
         rng = _Regular(rng)
     from clinr1.rewards.reading import is_negative_stem
@@ -266,8 +286,9 @@ def plan(
     answer, options = it.answer, dict(it.options)
     case = f"{it.context}\n{it.question}" if it.context else it.question
     n_words = len(case.split())
-    k = 2 if n_words < 40 else 3
-    findings = case_findings(case, k=k, max_words=6 if n_words < 40 else 7)
+    k = 2 if n_words < 40 or brief else 3
+    max_words = 5 if brief else 6 if n_words < 40 else 7
+    findings = case_findings(case, k=k, max_words=max_words)
     if not findings:  # no clause states a finding: the most informative run of the stem
         window = _best_window(it.question.split(), 6)
         words = " ".join(it.question.split()).rstrip("?:.").split()
@@ -289,15 +310,18 @@ def plan(
             verdicts[k] = rng.choice(_FITS_VERDICTS)
         else:
             quoted = out_pool[(i // 2) % len(out_pool)].format(f=f[(i // 2) % len(f)])
-            reasons[k] = quoted if i % 2 == 0 else bare_pool[(i // 2) % len(bare_pool)]
+            with_quote = not brief and i % 2 == 0
+            reasons[k] = (
+                quoted if with_quote else bare_pool[(i if brief else i // 2) % len(bare_pool)]
+            )
             verdicts[k] = rng.choice(_OUT_VERDICTS)
-    explained = explanation_sentence(it.explanation)
+    explained = explanation_sentence(it.explanation, max_words=20 if brief else 35)
     if negative:
         reasons[answer] = explained or rng.choice(_EXCEPTION_REASONS)
         verdicts[answer] = rng.choice(_EXCEPTION_VERDICTS)
     else:
-        pool = _IN_REASONS if len(f) > 1 else _IN_REASONS_ONE
-        reasons[answer] = explained or rng.choice(pool).format(f=f[0], f2=f[-1])
+        pool = _IN_REASONS if len(f) > 1 and not brief else _IN_REASONS_ONE
+        reasons[answer] = explained or rng.choice(pool).format(f=f[-1] if brief else f[0], f2=f[-1])
         verdicts[answer] = rng.choice(_IN_VERDICTS)
     gold_label = f"option {answer}"
     p = Plan(
@@ -306,19 +330,22 @@ def plan(
         options=options,
         reasons=reasons,
         verdicts=verdicts,
-        plan=rng.choice(_PLANS),
+        plan=rng.choice(_BRIEF_PLANS if brief else _PLANS),
         check=rng.choice(_EXCEPTION_CHECKS if negative else _CHECKS).format(g=gold_label, f=f[-1]),
         findings_head=rng.choice(_FINDINGS_HEADS),
     )
     if extras and findings and not negative:
-        if rng.random() < 0.5:
+        # brief: one of the two, never both (each costs ~25 tokens)
+        backward = rng.random() < 0.5
+        if backward:
             p.extras.append(rng.choice(_BACKWARD).format(g=gold_label, f=f[0]))
-        if others and rng.random() < 0.5:
+        if others and (not backward if brief else rng.random() < 0.5):
             o = rng.choice(others)
             p.first_guess = rng.choice(_FIRST_GUESSES).format(o=f"option {o}")
             p.reasons[o] = rng.choice(_REVISIONS) + p.reasons[o]
             p.verdicts[o] = "ruled out"  # a first impression is undone by a firm verdict
-    p.conclusion = rng.choice(_CONCLUSIONS).format(f=f[0], gt=options[answer], g=answer)
+    conclusions = _BRIEF_CONCLUSIONS if brief else _CONCLUSIONS
+    p.conclusion = rng.choice(conclusions).format(f=f[0], gt=options[answer], g=answer)
     return p
 
 
@@ -432,10 +459,13 @@ def compact_trace(item: Item | dict[str, Any]) -> str:
     return f"<dx>\n{dx}\n</dx>\n<conclusion>\n{conclusion}\n</conclusion>"
 
 
-def write_trace(item: Item | dict[str, Any], seed: int = 0, style: str | None = None) -> str:
-    """One honest ``crpo`` trace for ``item``, its wording and format drawn from ``seed``."""
+def write_trace(
+    item: Item | dict[str, Any], seed: int = 0, style: str | None = None, *, brief: bool = False
+) -> str:
+    """One honest ``crpo`` trace for ``item``, its wording and format drawn from ``seed``
+    (``brief``: see :func:`plan`)."""
     rng = random.Random(f"{seed}:{_item_key(item)}")
-    p = plan(item, rng)
+    p = plan(item, rng, brief=brief)
     style = style or rng.choice(styles_for(p.options))
     quote = rng.choice((('"', '"'), ("“", "”")))
     return render(p, style, quote)
@@ -447,13 +477,15 @@ def _item_key(item: Item | dict[str, Any]) -> str:
     return str(item.get("id") or str(item.get("question", ""))[:80])
 
 
-def verified_trace(item: Item, seed: int = 0, tries: int = 8) -> tuple[str, dict[str, Any]] | None:
+def verified_trace(
+    item: Item, seed: int = 0, tries: int = 8, *, brief: bool = False
+) -> tuple[str, dict[str, Any]] | None:
     """A trace that the CRPO rewards verify (correct, faithfulness and comprehensiveness at
     least 0.6), trying up to ``tries`` wordings; ``None`` when none passes."""
     from clinr1.rewards import score_completion
 
     for t in range(tries):
-        text = write_trace(item, seed=seed * 1000 + t)
+        text = write_trace(item, seed=seed * 1000 + t, brief=brief)
         s = score_completion(text, item)
         if (
             s["accuracy"] == 1.0
@@ -471,13 +503,15 @@ def write_traces(
     seed: int = 0,
     compact: bool = False,
     wordings: int = 1,
+    brief: bool = False,
 ) -> Path:
     """Write the SFT traces file (item fields + ``completion``) that ``clinr1 sft`` reads.
 
     Varied traces are kept only when the rewards verify them (:func:`verified_trace`); an item
     with none is left out. ``wordings``: traces per item, seeds ``seed`` to ``seed +
     wordings - 1`` (all the first wordings, then all the second, ...). ``compact``: the regular
-    :func:`compact_trace` for every item, once. Written to a temporary file first, so a killed
+    :func:`compact_trace` for every item, once. ``brief``: shorter varied traces (:func:`plan`).
+    Written to a temporary file first, so a killed
     run leaves no half file."""
     items = list(items)
     p = Path(path)
@@ -489,7 +523,7 @@ def write_traces(
                 if compact:
                     text = compact_trace(item)
                 else:
-                    got = verified_trace(item, seed + wording)
+                    got = verified_trace(item, seed + wording, brief=brief)
                     if got is None:
                         continue
                     text = got[0]

@@ -113,3 +113,48 @@ def test_write_traces(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp"))
     compact = write_traces(ITEMS[:2], tmp_path / "c.jsonl", compact=True)
     assert json.loads(compact.read_text().splitlines()[0])["completion"] == compact_trace(ITEMS[0])
+
+
+def _quoted_findings(text: str) -> list[str]:
+    line = next(x for x in text.splitlines() if x.endswith(('".', "”.")) and ":" in x)
+    return re.findall(r'["“]([^"”]+)["”]', line)
+
+
+def _brief_against_full(items: list[Item]) -> tuple[int, int, int]:
+    """(items with a verified brief trace, words of those brief traces, words of the full ones)."""
+    kept = brief_words = full_words = 0
+    for item in items:
+        brief, full = verified_trace(item, brief=True), verified_trace(item)
+        if brief is None or full is None:
+            continue
+        kept += 1
+        brief_words += len(brief[0].split())
+        full_words += len(full[0].split())
+        assert brief[1]["faithfulness"] >= 0.6 and brief[1]["comprehensiveness"] >= 0.6
+    return kept, brief_words, full_words
+
+
+def test_brief_traces_are_shorter_and_still_verified() -> None:
+    kept, brief_words, full_words = _brief_against_full(ITEMS)
+    assert kept >= 0.95 * len(ITEMS)
+    assert brief_words < 0.85 * full_words, (brief_words, full_words)
+    for item in ITEMS:
+        p = plan(item, random.Random(item.id), brief=True)
+        assert len(p.findings) <= 2 and all(len(f.split()) <= 5 for f in p.findings)
+        assert not (p.extras and p.first_guess)  # one optional behaviour, never both
+        others = [k for k in p.options if k != p.answer]
+        assert not any('"' in p.reasons[k] for k in others)  # short reasons, no quote
+    text = write_trace(ITEMS[0], seed=2, brief=True)
+    assert all(f in " ".join(ITEMS[0].question.split()) for f in _quoted_findings(text))
+
+
+def test_brief_traces_on_real_items(shared_data: Path) -> None:
+    from clinr1.data import DataSource, load_items
+
+    items: list[Item] = []
+    for name, file in (("medqa", "medqa_usmle_test_sample.jsonl"),
+                       ("medmcqa", "medmcqa_dev_sample.jsonl")):  # fmt: skip
+        items += load_items(DataSource(name=name, path=str(shared_data / file))).items[:40]
+    kept, brief_words, full_words = _brief_against_full(items)
+    assert kept >= 0.95 * len(items)
+    assert brief_words < 0.85 * full_words, (brief_words, full_words)

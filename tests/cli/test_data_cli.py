@@ -164,3 +164,17 @@ def test_traces_bad_output_name_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(APP, ["data", "traces", "demo", "--out", str(tmp_path / "t.txt")])
     assert_one_line_error(result, "--out", ".jsonl")
     assert not list(tmp_path.iterdir())
+
+
+def test_traces_brief_writes_shorter_verified_traces(tmp_path: Path) -> None:
+    def words(*flags: str) -> int:
+        out = tmp_path / f"t{len(flags)}.jsonl"
+        result = runner.invoke(
+            APP, ["data", "traces", "demo", "--limit", "8", *flags, "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert len(rows) == 8
+        return sum(len(r["completion"].split()) for r in rows)
+
+    assert words("--brief") < 0.85 * words()

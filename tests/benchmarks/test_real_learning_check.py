@@ -1,0 +1,105 @@
+"""The real learning check's plumbing (benchmarks/real_learning_check.py): its job scheduler
+and how it reads an arm's answers back. The check itself is a benchmark, run by hand."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from clinr1.data import demo_items
+from clinr1.traces import write_trace
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "real_learning_check.py"
+
+
+@pytest.fixture(scope="module")
+def check() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("real_learning_check", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_jobs_start_when_what_they_need_has_finished(check: ModuleType) -> None:
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    at_once = [0, 0]  # now, most
+
+    def job(name: str, seconds: float = 0.05):
+        def run() -> None:
+            with lock:
+                events.append(("start", name))
+                at_once[0] += 1
+                at_once[1] = max(at_once)
+            time.sleep(seconds)
+            with lock:
+                events.append(("end", name))
+                at_once[0] -= 1
+
+        return run
+
+    check.run_jobs(
+        {
+            "sft": ((), job("sft", 0.2)),
+            "rl": (("sft",), job("rl")),
+            "eval base": ((), job("eval base")),
+            "eval sft": (("sft",), job("eval sft")),
+            "eval rl": (("rl",), job("eval rl")),
+        },
+        parallel=2,
+    )
+    order = events
+    for name, need in (("rl", "sft"), ("eval sft", "sft"), ("eval rl", "rl")):
+        assert order.index(("end", need)) < order.index(("start", name)), order
+    assert order[:2] == [("start", "sft"), ("start", "eval base")]  # nothing waits idle
+    assert at_once[1] == 2 and len(events) == 10
+
+
+def test_a_failed_job_stops_the_check(check: ModuleType) -> None:
+    ran: list[str] = []
+
+    def fail() -> None:
+        raise SystemExit("failed (1): sft")
+
+    with pytest.raises(SystemExit, match="sft"):
+        check.run_jobs({"sft": ((), fail), "rl": (("sft",), lambda: ran.append("rl"))}, 1)
+    assert ran == []
+
+
+def _row(benchmark: str, item_id: str, completion: str, gold: str) -> dict:
+    return {"benchmark": benchmark, "id": item_id, "gold": gold, "completion": completion,
+            "correct": True, "tokens": 9}  # fmt: skip
+
+
+def test_records_merge_the_benchmark_folders_and_rescore(check: ModuleType, tmp_path: Path) -> None:
+    items = demo_items()[:2]
+    for n, (bench, item) in enumerate(zip(("medqa", "medmcqa"), items, strict=True)):
+        row = item.to_dict() | {"id": f"{bench}-heldout-0"}
+        check.write_jsonl(tmp_path / "data" / "eval" / f"{bench}.jsonl", [row])
+        answer = _row(bench, row["id"], write_trace(item, seed=n), item.answer)
+        check.write_jsonl(tmp_path / "eval" / "crpo" / bench / "generations.jsonl", [answer])
+    rows = check.records(tmp_path / "eval" / "crpo")
+    assert sorted(r["benchmark"] for r in rows) == ["medmcqa", "medqa"]
+    assert all(r["scores"]["accuracy"] == 1.0 for r in rows)  # scored here, not carried over
+    figures = check.arm_figures(tmp_path / "eval" / "crpo")
+    assert figures["n_items"] == 2 and set(figures["by_benchmark"]) == {"medqa", "medmcqa"}
+
+    # a run from before the split: one file for both benchmarks
+    old = tmp_path / "eval" / "sft" / "generations.jsonl"
+    old.parent.mkdir(parents=True)
+    old.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert len(check.records(old.parent)) == 2
+
+
+def test_the_default_scale_is_the_brief_cpu_one(check: ModuleType) -> None:
+    cpu, long = check.SCALES["cpu"], check.SCALES["cpu-long"]
+    assert cpu["brief"] == 1 and long["brief"] == 0
+    assert cpu["eval_n"] == long["eval_n"] == 50  # >= 100 held-out items either way
+    assert set(cpu) == set(long) == set(check.SCALES["full"]) == set(check.SCALES["smoke"])
