@@ -148,6 +148,12 @@ def prepare_data(out: Path, scale: dict[str, int]) -> dict[str, Path]:
         "train": data / "train.jsonl",
         "traces": data / "traces.jsonl",
     }
+    # The settings the data files were made with: a folder made at another scale would train
+    # on its traces and resume its stages.
+    settings = data / "settings.json"
+    wanted = {k: scale[k] for k in ("eval_n", "wordings", "brief")}
+    if settings.exists() and (made := json.loads(settings.read_text(encoding="utf-8"))) != wanted:
+        raise SystemExit(f"{out} holds data made with {made}, not {wanted}: use another --out")
     if all(p.exists() for p in paths.values()):
         return paths
     held, train = split_items(scale["eval_n"])
@@ -161,6 +167,7 @@ def prepare_data(out: Path, scale: dict[str, int]) -> dict[str, Path]:
         )
         rows += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
     write_jsonl(paths["traces"], rows)
+    settings.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
     log(f"data: {len(train)} training items, {len(rows)} verified traces, held out "
         f"{', '.join(f'{len(v)} {k}' for k, v in held.items())}")  # fmt: skip
     return paths
@@ -251,6 +258,9 @@ def run_jobs(
 ) -> None:
     """Run ``jobs`` (name: (the jobs it needs, function)), up to ``parallel`` at once, each as
     soon as what it needs has finished, in the order given where several are ready."""
+    unknown = {n for needs, _ in jobs.values() for n in needs} - set(jobs)
+    if unknown:
+        raise ValueError(f"jobs need what no job makes: {', '.join(sorted(unknown))}")
     done: set[str] = set()
     running: dict[Future[None], str] = {}
     waiting = dict(jobs)
@@ -265,8 +275,14 @@ def run_jobs(
                 raise SystemExit(f"cannot start {', '.join(waiting)}: what they need never ran")
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                future.result()  # a failed job stops the check here
-                done.add(running.pop(future))
+                name = running.pop(future)
+                try:
+                    future.result()  # a failed job stops the check here
+                except BaseException:
+                    if running:  # the pool waits for them before the error surfaces
+                        log(f"{name} failed; waiting for {', '.join(running.values())} to end")
+                    raise
+                done.add(name)
 
 
 # --- figures ------------------------------------------------------------------------------
@@ -287,8 +303,9 @@ def records(folder: Path) -> list[dict[str, Any]]:
     from clinr1.rewards import score_completion
 
     items = held_out(folder.parent.parent)
-    # one folder per benchmark; runs before 2026-12-03 wrote one file for both
-    files = sorted(folder.glob("*/generations.jsonl")) or [folder / "generations.jsonl"]
+    # one folder per benchmark, in BENCHMARKS order; runs before 2026-12-03 wrote one file
+    files = [folder / b / "generations.jsonl" for b in BENCHMARKS if (folder / b).is_dir()]
+    files = files or [folder / "generations.jsonl"]
     rows = []
     for path in files:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -433,7 +450,7 @@ def table(figures: dict[str, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="cpu")
     parser.add_argument("--model", default="smollm2-135m-instruct")
@@ -448,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
                         "grpo.learning_rate=5e-5")  # fmt: skip
     parser.add_argument("--parallel", type=int, default=1, metavar="N",
                         help="independent stages at once (2 on a 2-core CPU)")  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -69,7 +69,7 @@ def case_findings(question: str, k: int = 4, max_words: int = 8) -> list[str]:
             best = _best_window(words, max_words)
             if best is None:
                 continue
-            span = " ".join(best).strip(" .,;:()\"“”'")
+            span = _balanced(" ".join(best).strip(" .,;:\"“”'"))
             if len(span.split()) >= 3 and span in flat and '"' not in span:
                 ranked.append((ci, si, span))
     ranked.sort(key=lambda x: (x[0] > 0, x[1]))  # first clauses first, then in reading order
@@ -82,6 +82,16 @@ def case_findings(question: str, k: int = 4, max_words: int = 8) -> list[str]:
         if len(out) >= k:
             break
     return out
+
+
+def _balanced(span: str) -> str:
+    """``span`` without an unclosed bracket and what follows it ("38°C (100.4°F" -> "38°C"), or
+    an unopened one and what precedes it."""
+    while span.count("(") > span.count(")"):
+        span = span[: span.rindex("(")].rstrip(" .,;:")
+    while span.count(")") > span.count("("):
+        span = span[span.index(")") + 1 :].lstrip(" .,;:")
+    return span
 
 
 def _informative(word: str) -> bool:
@@ -121,10 +131,22 @@ def explanation_sentence(explanation: str | None, max_words: int = 35) -> str | 
     text = _REF_RE.sub("", explanation.replace("\xa0", " "))
     text = _ANS_PREFIX_RE.sub("", text, count=1).strip(" \"“”'-–")
     for sentence in _SENTENCE_RE.split(text):
-        words = sentence.split()
+        words = _clip(sentence.split(), max_words)
         if len(words) >= 5:
-            return " ".join(words[:max_words]).rstrip(",;:.")
+            return " ".join(words).rstrip(",;:.")
     return None
+
+
+def _clip(words: list[str], max_words: int) -> list[str]:
+    """``words`` when at most ``max_words`` long, else cut after the last semicolon that leaves
+    5 to ``max_words`` words (a whole clause), else ``[]``: never a cut mid-clause, which a model
+    fine-tuned on it would learn to write."""
+    if len(words) <= max_words:
+        return words
+    for end in range(max_words, 4, -1):
+        if words[end - 1].endswith(";"):
+            return words[:end]
+    return []
 
 
 # --- wording pools -------------------------------------------------------------------------
@@ -142,7 +164,8 @@ _OUT_REASONS = (
     'the timing and severity described in "{f}" do not match it',
     'it is a recognised distractor here: "{f}" is not what it produces',
 )
-# The same, without a quote: half of the distractors get one of these, to keep traces short.
+# The same, without a quote: half of the distractors get one of these (all in a brief trace),
+# to keep traces short.
 _OUT_REASONS_BARE = (
     "this patient's age and sex make it improbable",
     "it would leave the main abnormality here without a cause",
@@ -227,7 +250,7 @@ _CONCLUSIONS = (
 )
 _BRIEF_CONCLUSIONS = (
     'Given "{f}", the answer is {g}.',
-    'Because of "{f}", option {g}.',
+    'Because of "{f}", the answer is option {g}.',
     '"{f}" points to option {g}.',
 )
 _FINDINGS_HEADS = ("Key findings:", "Findings from the case:", "The case gives:")
@@ -274,10 +297,11 @@ def plan(
 
     ``regular``: the same plan, check, conclusion and verdict words for every item (only the
     findings and the reasons vary), for a model too small to learn varied wording.
-    ``brief``: about a third shorter, for CPU budgets: two findings of at most five words, one
-    quoted in the answer's reason and one in the conclusion; short distractor reasons without
-    quotes; an explanation of at most 20 words; a short plan and conclusion; and one of the
-    optional behaviours (backward chaining or a revised first guess), not each at even odds."""
+    ``brief``: ~20-25 % fewer words, for CPU budgets: two findings of at most five words;
+    distractor reasons without quotes; the dataset's explanation only when its first sentence
+    (or a clause ending in ";") has at most 20 words, else a reason quoting one finding; a short
+    plan and conclusion; and one of the optional behaviours (backward chaining or a revised
+    first guess), not each at even odds."""
     if regular:
         rng = _Regular(rng)
     from clinr1.rewards.reading import is_negative_stem
@@ -290,7 +314,7 @@ def plan(
     max_words = 5 if brief else 6 if n_words < 40 else 7
     findings = case_findings(case, k=k, max_words=max_words)
     if not findings:  # no clause states a finding: the most informative run of the stem
-        window = _best_window(it.question.split(), 6)
+        window = _best_window(it.question.split(), 5 if brief else 6)
         words = " ".join(it.question.split()).rstrip("?:.").split()
         if window:
             findings = [" ".join(window)]
@@ -309,11 +333,12 @@ def plan(
             reasons[k] = fits_pool[i % len(fits_pool)]
             verdicts[k] = rng.choice(_FITS_VERDICTS)
         else:
-            quoted = out_pool[(i // 2) % len(out_pool)].format(f=f[(i // 2) % len(f)])
-            with_quote = not brief and i % 2 == 0
-            reasons[k] = (
-                quoted if with_quote else bare_pool[(i if brief else i // 2) % len(bare_pool)]
-            )
+            if brief:  # no quotes: the findings are quoted elsewhere, and quotes cost tokens
+                reasons[k] = bare_pool[i % len(bare_pool)]
+            elif i % 2 == 0:
+                reasons[k] = out_pool[(i // 2) % len(out_pool)].format(f=f[(i // 2) % len(f)])
+            else:
+                reasons[k] = bare_pool[(i // 2) % len(bare_pool)]
             verdicts[k] = rng.choice(_OUT_VERDICTS)
     explained = explanation_sentence(it.explanation, max_words=20 if brief else 35)
     if negative:
@@ -481,7 +506,8 @@ def verified_trace(
     item: Item, seed: int = 0, tries: int = 8, *, brief: bool = False
 ) -> tuple[str, dict[str, Any]] | None:
     """A trace that the CRPO rewards verify (correct, faithfulness and comprehensiveness at
-    least 0.6), trying up to ``tries`` wordings; ``None`` when none passes."""
+    least 0.6), trying up to ``tries`` wordings (``brief``: see :func:`plan`); ``None`` when
+    none passes."""
     from clinr1.rewards import score_completion
 
     for t in range(tries):
@@ -511,8 +537,7 @@ def write_traces(
     with none is left out. ``wordings``: traces per item, seeds ``seed`` to ``seed +
     wordings - 1`` (all the first wordings, then all the second, ...). ``compact``: the regular
     :func:`compact_trace` for every item, once. ``brief``: shorter varied traces (:func:`plan`).
-    Written to a temporary file first, so a killed
-    run leaves no half file."""
+    Written to a temporary file first, so a killed run leaves no half file."""
     items = list(items)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

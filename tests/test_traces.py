@@ -144,8 +144,33 @@ def test_brief_traces_are_shorter_and_still_verified() -> None:
         assert not (p.extras and p.first_guess)  # one optional behaviour, never both
         others = [k for k in p.options if k != p.answer]
         assert not any('"' in p.reasons[k] for k in others)  # short reasons, no quote
-    text = write_trace(ITEMS[0], seed=2, brief=True)
-    assert all(f in " ".join(ITEMS[0].question.split()) for f in _quoted_findings(text))
+
+
+def test_quotes_are_verbatim_and_whole() -> None:
+    """Every quote in a trace, brief or full, is the case's own words, never cut inside a
+    bracket ("temperature is 38°C (100.4°F")."""
+    for item in ITEMS:
+        case = " ".join(f"{item.context or ''} {item.question}".split())
+        for seed in range(3):
+            for brief in (False, True):
+                for quote in re.findall(r'["“]([^"”]+)["”]', write_trace(item, seed, brief=brief)):
+                    assert quote in case, (item.id, quote)
+                    assert quote.count("(") == quote.count(")"), (item.id, quote)
+    found = case_findings("Her temperature is 38.5°C (101.3°F) and she has had a rash for 2 days.")
+    assert all(f.count("(") == f.count(")") for f in found) and found
+
+
+def test_explanations_are_never_cut_mid_clause() -> None:
+    long = (
+        "Hives, wheezing and a blood pressure of 78/40 mm Hg after a sting are anaphylaxis; "
+        "intramuscular epinephrine comes first, antihistamines and steroids later."
+    )
+    assert explanation_sentence(long, max_words=20) == (
+        "Hives, wheezing and a blood pressure of 78/40 mm Hg after a sting are anaphylaxis"
+    )
+    assert explanation_sentence(long) == long.rstrip(".")  # 23 words: whole under 35
+    no_break = "Glucose 520 mg/dL with pH 7.12, bicarbonate 9 mEq/L and an anion gap of 26 " * 2
+    assert explanation_sentence(no_break, max_words=20) is None
 
 
 def test_brief_traces_on_real_items(shared_data: Path) -> None:

@@ -7,8 +7,10 @@ import importlib.util
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -32,7 +34,7 @@ def test_jobs_start_when_what_they_need_has_finished(check: ModuleType) -> None:
     lock = threading.Lock()
     at_once = [0, 0]  # now, most
 
-    def job(name: str, seconds: float = 0.05):
+    def job(name: str, seconds: float = 0.05) -> Callable[[], None]:
         def run() -> None:
             with lock:
                 events.append(("start", name))
@@ -55,11 +57,20 @@ def test_jobs_start_when_what_they_need_has_finished(check: ModuleType) -> None:
         },
         parallel=2,
     )
-    order = events
     for name, need in (("rl", "sft"), ("eval sft", "sft"), ("eval rl", "rl")):
-        assert order.index(("end", need)) < order.index(("start", name)), order
-    assert order[:2] == [("start", "sft"), ("start", "eval base")]  # nothing waits idle
+        assert events.index(("end", need)) < events.index(("start", name)), events
+    # the two jobs that need nothing start together; never more than two at once
+    assert set(events[:2]) == {("start", "sft"), ("start", "eval base")}
     assert at_once[1] == 2 and len(events) == 10
+
+
+def test_a_job_that_needs_an_unknown_job_is_refused_before_anything_runs(
+    check: ModuleType,
+) -> None:
+    ran: list[str] = []
+    with pytest.raises(ValueError, match="sfft"):
+        check.run_jobs({"sft": ((), lambda: ran.append("sft")), "rl": (("sfft",), print)}, 2)
+    assert ran == []
 
 
 def test_a_failed_job_stops_the_check(check: ModuleType) -> None:
@@ -73,7 +84,7 @@ def test_a_failed_job_stops_the_check(check: ModuleType) -> None:
     assert ran == []
 
 
-def _row(benchmark: str, item_id: str, completion: str, gold: str) -> dict:
+def _row(benchmark: str, item_id: str, completion: str, gold: str) -> dict[str, Any]:
     return {"benchmark": benchmark, "id": item_id, "gold": gold, "completion": completion,
             "correct": True, "tokens": 9}  # fmt: skip
 
@@ -98,8 +109,16 @@ def test_records_merge_the_benchmark_folders_and_rescore(check: ModuleType, tmp_
     assert len(check.records(old.parent)) == 2
 
 
-def test_the_default_scale_is_the_brief_cpu_one(check: ModuleType) -> None:
+def test_the_default_scale_is_brief_and_a_folder_keeps_its_scale(
+    check: ModuleType, tmp_path: Path
+) -> None:
+    assert check.build_parser().parse_args([]).scale == "cpu"
     cpu, long = check.SCALES["cpu"], check.SCALES["cpu-long"]
     assert cpu["brief"] == 1 and long["brief"] == 0
     assert cpu["eval_n"] == long["eval_n"] == 50  # >= 100 held-out items either way
-    assert set(cpu) == set(long) == set(check.SCALES["full"]) == set(check.SCALES["smoke"])
+    # a folder made at another scale is refused, not mixed into this run
+    settings = tmp_path / "data" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"eval_n": 50, "wordings": 2, "brief": 0}))
+    with pytest.raises(SystemExit, match="another --out"):
+        check.prepare_data(tmp_path, cpu)
