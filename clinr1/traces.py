@@ -297,11 +297,11 @@ def plan(
 
     ``regular``: the same plan, check, conclusion and verdict words for every item (only the
     findings and the reasons vary), for a model too small to learn varied wording.
-    ``brief``: ~20-25 % fewer words, for CPU budgets: two findings of at most five words;
+    ``brief``: ~30 % fewer tokens, for CPU budgets: two findings of at most five words;
     distractor reasons without quotes; the dataset's explanation only when its first sentence
     (or a clause ending in ";") has at most 20 words, else a reason quoting one finding; a short
-    plan and conclusion; and one of the optional behaviours (backward chaining or a revised
-    first guess), not each at even odds."""
+    plan and conclusion; and neither optional behaviour (backward chaining, a revised first
+    guess), each about 25 tokens."""
     if regular:
         rng = _Regular(rng)
     from clinr1.rewards.reading import is_negative_stem
@@ -359,12 +359,10 @@ def plan(
         check=rng.choice(_EXCEPTION_CHECKS if negative else _CHECKS).format(g=gold_label, f=f[-1]),
         findings_head=rng.choice(_FINDINGS_HEADS),
     )
-    if extras and findings and not negative:
-        # brief: one of the two, never both (each costs ~25 tokens)
-        backward = rng.random() < 0.5
-        if backward:
+    if extras and findings and not negative and not brief:  # brief: ~25 tokens each, left out
+        if rng.random() < 0.5:
             p.extras.append(rng.choice(_BACKWARD).format(g=gold_label, f=f[0]))
-        if others and (not backward if brief else rng.random() < 0.5):
+        if others and rng.random() < 0.5:
             o = rng.choice(others)
             p.first_guess = rng.choice(_FIRST_GUESSES).format(o=f"option {o}")
             p.reasons[o] = rng.choice(_REVISIONS) + p.reasons[o]

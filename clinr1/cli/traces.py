@@ -44,7 +44,7 @@ def traces(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the first wording.")] = 0,
     brief: Annotated[
         bool,
-        typer.Option("--brief", help="Shorter traces (~20-25 % fewer words), for CPU budgets."),
+        typer.Option("--brief", help="Shorter traces (~30 % fewer tokens), for CPU budgets."),
     ] = False,
     cop_base: CopBaseOpt = None,
     strict: StrictOpt = False,
