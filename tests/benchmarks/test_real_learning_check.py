@@ -109,16 +109,14 @@ def test_records_merge_the_benchmark_folders_and_rescore(check: ModuleType, tmp_
     assert len(check.records(old.parent)) == 2
 
 
-def test_the_default_scale_is_brief_and_a_folder_keeps_its_scale(
-    check: ModuleType, tmp_path: Path
-) -> None:
+def test_the_default_scale_and_a_folder_keeps_its_scale(check: ModuleType, tmp_path: Path) -> None:
     assert check.build_parser().parse_args([]).scale == "cpu"
-    cpu, long = check.SCALES["cpu"], check.SCALES["cpu-long"]
-    assert cpu["brief"] == 1 and long["brief"] == 0
-    assert cpu["eval_n"] == long["eval_n"] == 50  # >= 100 held-out items either way
+    cpu, brief = check.SCALES["cpu"], check.SCALES["cpu-brief"]
+    assert cpu["brief"] == 0 and brief["brief"] == 1
+    assert cpu["eval_n"] == brief["eval_n"] == 50  # >= 100 held-out items either way
     # a folder made at another scale is refused, not mixed into this run
     settings = tmp_path / "data" / "settings.json"
     settings.parent.mkdir(parents=True)
-    settings.write_text(json.dumps({"eval_n": 50, "wordings": 2, "brief": 0}))
+    settings.write_text(json.dumps({"eval_n": 50, "wordings": 2, "brief": 1}))
     with pytest.raises(SystemExit, match="another --out"):
         check.prepare_data(tmp_path, cpu)
