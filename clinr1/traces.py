@@ -44,7 +44,13 @@ _DANGLING = frozenset(
     "who which that this".split()
 )
 _NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten".split())  # noqa: SIM905
-_ANS_PREFIX_RE = re.compile(r"^\s*(?:ans(?:wer)?\.?\s*[:.\-–]?\s*)(?:\(?[a-eA-E]\)?[.:\-)]?\s*)?")
+# "Ans: B.", "Answer- a (", "ANS. (C)": any case, but "ans"/"answer" as a whole word followed by
+# a separator or an option letter ("Ansa cervicalis" and "Answer is" are not prefixes).
+_ANS_PREFIX_RE = re.compile(
+    r"^\s*ans(?:wer)?\b\.?\s*"
+    r"(?:[:\-–]\s*(?:\(?[a-e]\)?(?=[\s.:\-)])[.:\-)]?\s*)?|\(?[a-e]\)?(?=[\s.:\-)])[.:\-)]?\s*)",
+    re.IGNORECASE,
+)
 _QUOTED_RE = re.compile(r'"([^"]*)"')
 _REF_RE = re.compile(r"\((?:ref|reference)[^)]*\)", re.IGNORECASE)
 

@@ -183,3 +183,13 @@ def test_brief_traces_on_real_items(shared_data: Path) -> None:
     kept, brief_words, full_words = _brief_against_full(items)
     assert kept >= 0.95 * len(items)
     assert brief_words < 0.85 * full_words, (brief_words, full_words)
+
+
+def test_answer_prefixes_are_stripped_in_any_case_but_only_as_prefixes() -> None:
+    assert explanation_sentence("Answer- C. Atropine is no longer recommended in bradycardia") == (
+        "Atropine is no longer recommended in bradycardia"
+    )
+    assert explanation_sentence("Answer- a (efficacy of the drug)") is None  # nothing left
+    assert explanation_sentence("ans: (c) the third nerve palsy spares the pupil").startswith("the")
+    for text in ("Ansa cervicalis supplies the infrahyoid muscles", "Answer is based on the CT"):
+        assert explanation_sentence(text) == text
