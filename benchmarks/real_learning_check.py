@@ -131,6 +131,11 @@ def split_items(eval_n: int) -> tuple[dict[str, list], list]:
     return held, train
 
 
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -166,7 +171,7 @@ def prepare_data(out: Path, scale: dict[str, int]) -> dict[str, Path]:
         part = write_traces(
             train, data / f"traces-{seed}.jsonl", seed=seed, brief=bool(scale["brief"])
         )
-        rows += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
+        rows += read_jsonl(part)
     write_jsonl(paths["traces"], rows)
     settings.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
     log(f"data: {len(train)} training items, {len(rows)} verified traces, held out "
@@ -291,10 +296,8 @@ def held_out(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """The held-out items by (benchmark, id), as the evaluation named them."""
     items = {}
     for path in sorted((out / "data" / "eval").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                items[(path.stem, row["id"])] = row
+        for row in read_jsonl(path):
+            items[(path.stem, row["id"])] = row
     return items
 
 
@@ -307,10 +310,7 @@ def records(folder: Path) -> list[dict[str, Any]]:
     # one folder per benchmark, in BENCHMARKS order; runs before 2026-12-03 wrote one file
     files = [folder / b / "generations.jsonl" for b in BENCHMARKS if (folder / b).is_dir()]
     files = files or [folder / "generations.jsonl"]
-    rows = []
-    for path in files:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        rows += [json.loads(line) for line in lines if line.strip()]
+    rows = [row for path in files for row in read_jsonl(path)]
     for r in rows:
         item = items.get((r["benchmark"], r["id"]))
         if item is not None:
