@@ -199,4 +199,8 @@ def _load_hf(cfg: ModelConfig, *, trainable: bool, adapter: str | None, seed: in
         )
     if not trainable:
         model.eval()
+    if not cuda:  # batched CPU generation without copying the KV cache per query head
+        from clinr1.attention import use_grouped_sdpa
+
+        use_grouped_sdpa(model)
     return model, tokenizer
