@@ -4,9 +4,9 @@ Qwen2, Llama and SmolLM2 share each key/value head between several query heads. 
 has padding (every batched evaluation and GRPO generation does), transformers' ``sdpa``
 attention expands the keys and values to one copy per query head before calling SDPA, because
 the fused kernels of a GPU cannot take grouped heads together with a mask. On a CPU that copy of
-the whole KV cache, in every layer at every generated token, was most of a decoding step:
-SmolLM2-135M wrote 384 tokens for 8 held-out items in 104 s with the copy and in 67 s without
-it, the same greedy text (benchmarks/RESULTS.md, "Where the CPU time goes").
+the whole KV cache, in every layer at every generated token, is the largest cost of a decoding
+step: SmolLM2-135M wrote 384 tokens for 8 held-out items in 91 s with the copy and in 55-66 s
+without it, the same greedy text (benchmarks/RESULTS.md, "Where the CPU time goes").
 
 :func:`use_grouped_sdpa` switches a CPU model to :func:`grouped_sdpa_forward`, which hands the
 grouped heads to ``torch.nn.functional.scaled_dot_product_attention`` (``enable_gqa=True``),
