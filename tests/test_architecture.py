@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("data and prompts", ("clinr1.data", "clinr1.prompts")),
     ("rewards", ("clinr1.rewards", "clinr1.traces")),
     ("settings", ("clinr1.config",)),
-    ("models", ("clinr1.tiny", "clinr1.gguf", "clinr1.engine")),
+    ("models", ("clinr1.tiny", "clinr1.gguf", "clinr1.attention", "clinr1.engine")),
     ("pipelines", ("clinr1.runlog", "clinr1.train", "clinr1.sft", "clinr1.evaluate",
                    "clinr1.distill", "clinr1.export", "clinr1.chat", "clinr1.integrations",
                    "clinr1.bench", "clinr1.demo")),
