@@ -51,6 +51,10 @@ _ANS_PREFIX_RE = re.compile(
     r"(?:[:\-–]\s*(?:\(?[a-e]\)?(?=[\s.:\-)])[.:\-)]?\s*)?|\(?[a-e]\)?(?=[\s.:\-)])[.:\-)]?\s*)",
     re.IGNORECASE,
 )
+# Explanations scraped from the web often lost their line breaks: "heparinCurrent guideline",
+# "renal failure.Chronic", "(Ref Apley 9/e p689)", links. A sentence with such glue is never
+# copied into a trace, since a model fine-tuned on it learns to write the glue.
+_GLUED_RE = re.compile(r"[a-z]{3,}[A-Z][a-z]{2,}|[a-z][.:;][A-Z]|https?:|www\.|\bRef\b|\d/e\b")
 _QUOTED_RE = re.compile(r'"([^"]*)"')
 _REF_RE = re.compile(r"\((?:ref|reference)[^)]*\)", re.IGNORECASE)
 
@@ -130,14 +134,31 @@ def _best_window(words: list[str], max_words: int) -> list[str] | None:
     return best
 
 
-def explanation_sentence(explanation: str | None, max_words: int = 35) -> str | None:
-    """A clean first sentence of a dataset explanation ("Ans: B. ... (Ref ...)" stripped)."""
+def explanation_sentence(
+    explanation: str | None, max_words: int = 35, answer_text: str | None = None
+) -> str | None:
+    """The first clean sentence of a dataset explanation, or None.
+
+    "Ans: B." prefixes, "(Ref ...)" citations and a leading copy of the answer's own text
+    (``answer_text``: "Ans: B. Linagliptin(Ref ...)Linagliptin is ...") are stripped; sentences
+    with text glued together by the scrape are skipped.
+    """
     if not explanation:
         return None
     text = _REF_RE.sub("", explanation.replace("\xa0", " "))
-    text = _ANS_PREFIX_RE.sub("", text, count=1).strip(" \"“”'-–")
+    text, prefixed = _ANS_PREFIX_RE.subn("", text, count=1)
+    text = text.strip(" \"“”'-–")
+    # After "Ans: B." comes the answer's text, often glued to the explanation; without the
+    # prefix, a first sentence that starts with the answer's name is a real sentence.
+    if prefixed and answer_text and answer_text.strip():
+        for head in (answer_text.strip(), f"({answer_text.strip()})"):
+            if text.lower().startswith(head.lower()):
+                text = text[len(head) :].lstrip(" .:-–)")
+                break
     for sentence in _SENTENCE_RE.split(text):
-        words = _clip(sentence.split(), max_words)
+        if _GLUED_RE.search(sentence):
+            continue
+        words = _clip(sentence.strip(" *•-–").split(), max_words)
         if len(words) >= 5:
             return " ".join(words).rstrip(",;:.")
     return None
@@ -346,7 +367,9 @@ def plan(
             else:
                 reasons[k] = bare_pool[(i // 2) % len(bare_pool)]
             verdicts[k] = rng.choice(_OUT_VERDICTS)
-    explained = explanation_sentence(it.explanation, max_words=20 if brief else 35)
+    explained = explanation_sentence(
+        it.explanation, max_words=20 if brief else 35, answer_text=it.options.get(answer)
+    )
     if negative:
         reasons[answer] = explained or rng.choice(_EXCEPTION_REASONS)
         verdicts[answer] = rng.choice(_EXCEPTION_VERDICTS)

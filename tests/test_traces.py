@@ -9,6 +9,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from clinr1.data import demo_items
 from clinr1.items import Item
 from clinr1.rewards import score_completion
@@ -90,11 +92,54 @@ def test_the_explanation_gives_the_answers_reason() -> None:
         "Which of the following increases callus formation:",
         {"A": "Rigid immobilization", "B": "Movement at fracture site"},
         "B",
-        explanation="Ans: B. Movement (Ref Apley 9/e p689)Micro movements at fracture site "
-        "encourage vascular proliferation and increase callus formation.",
+        explanation="Ans: B. Movement at fracture site (Ref Apley 9/e p689)Micro movements at "
+        "fracture site encourage vascular proliferation and increase callus formation.",
     )
-    assert explanation_sentence(item.explanation).startswith("Movement")
-    assert "vascular proliferation" in plan(item, random.Random(0)).reasons["B"]
+    reason = plan(item, random.Random(0)).reasons["B"]
+    assert reason.startswith("Micro movements") and "vascular proliferation" in reason
+
+
+@pytest.mark.parametrize(
+    ("explanation", "answer_text", "sentence"),
+    [
+        # the answer's text glued after "Ans: B." is the answer, not the explanation
+        (
+            "Ans: B. Linagliptin(Ref Goodman 12/e p1264)Linagliptin is excreted in bile, so it "
+            "is safe in renal failure.",
+            "Linagliptin",
+            "Linagliptin is excreted in bile, so it is safe in renal failure",
+        ),
+        (
+            "Answer- B. Septic shockSepticemia is mainly due to endotoxin of Gram-negative "
+            "bacilli.",
+            "Septic shock",
+            "Septicemia is mainly due to endotoxin of Gram-negative bacilli",
+        ),
+        (
+            "Answer- B (Greater petrosal nerve)The greater petrosal nerve is a branch of the "
+            "facial nerve.",
+            "Greater petrosal nerve",
+            "The greater petrosal nerve is a branch of the facial nerve",
+        ),
+        # without a prefix, a sentence that names the answer first is a real sentence
+        (
+            "Trimethoprim-sulfamethoxazole inhibits CYP2C9 and raises the INR.",
+            "Trimethoprim-sulfamethoxazole",
+            "Trimethoprim-sulfamethoxazole inhibits CYP2C9 and raises the INR",
+        ),
+        # glue from a lost line break, a citation or a link: the sentence is skipped
+        ("Ans: A. LMWH(Ref: X)Heparin for cancer thrombosisCurrent guidelines say so.", "", None),
+        ("It is safe in renal failure.Chronic kidney disease is common in diabetes.", "", None),
+        (
+            "See http://stembook.org/node/588 for the marker. ABCG2 marks limbal stem cells "
+            "of the cornea.",
+            "",
+            "ABCG2 marks limbal stem cells of the cornea",
+        ),
+    ],
+)
+def test_explanation_sentences_are_clean(explanation, answer_text, sentence) -> None:
+    assert explanation_sentence(explanation, answer_text=answer_text) == sentence
 
 
 def test_every_style_renders_and_the_seed_decides() -> None:
