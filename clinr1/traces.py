@@ -52,9 +52,14 @@ _ANS_PREFIX_RE = re.compile(
     re.IGNORECASE,
 )
 # Explanations scraped from the web often lost their line breaks: "heparinCurrent guideline",
-# "renal failure.Chronic", "(Ref Apley 9/e p689)", links. A sentence with such glue is never
-# copied into a trace, since a model fine-tuned on it learns to write the glue.
-_GLUED_RE = re.compile(r"[a-z]{3,}[A-Z][a-z]{2,}|[a-z][.:;][A-Z]|https?:|www\.|\bRef\b|\d/e\b")
+# "diseaseIn such", "preferredCKD", "failure.Chronic", "nerve)The", citations, links. A
+# sentence with such glue is never copied into a trace, since a model fine-tuned on it learns to
+# write the glue. Brand names with an inner capital ("GeneXpert") are caught too; such a sentence
+# falls back to a reason that quotes a finding, which is safe.
+_GLUED_RE = re.compile(
+    r"[a-z]{3,}[A-Z][a-z]|[a-z]{4,}[A-Z]{2,}|[a-z]{3,}[.:;][A-Z]|\)[A-Z][a-z]"
+    r"|https?:|www\.|\d/e\b|\b(?i:ref(?:erence)?)\b"
+)
 _QUOTED_RE = re.compile(r'"([^"]*)"')
 _REF_RE = re.compile(r"\((?:ref|reference)[^)]*\)", re.IGNORECASE)
 
@@ -150,10 +155,13 @@ def explanation_sentence(
     text = text.strip(" \"“”'-–")
     # After "Ans: B." comes the answer's text, often glued to the explanation; without the
     # prefix, a first sentence that starts with the answer's name is a real sentence.
-    if prefixed and answer_text and answer_text.strip():
-        for head in (answer_text.strip(), f"({answer_text.strip()})"):
-            if text.lower().startswith(head.lower()):
-                text = text[len(head) :].lstrip(" .:-–)")
+    answer = (answer_text or "").replace("\xa0", " ").strip()
+    if prefixed and answer:
+        for head in (answer, f"({answer})"):
+            rest = text[len(head) :]
+            # "Linagliptin is excreted ..." is a sentence about the answer: kept whole
+            if text.lower().startswith(head.lower()) and not re.match(r"\s+[a-z]", rest):
+                text = rest.lstrip(" .:-–)")
                 break
     for sentence in _SENTENCE_RE.split(text):
         if _GLUED_RE.search(sentence):

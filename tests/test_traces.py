@@ -121,6 +121,16 @@ def test_the_explanation_gives_the_answers_reason() -> None:
             "Greater petrosal nerve",
             "The greater petrosal nerve is a branch of the facial nerve",
         ),
+        (
+            "Ans: B. Linagliptin is excreted in bile, so it is safe in renal failure.",
+            "Linagliptin",
+            "Linagliptin is excreted in bile, so it is safe in renal failure",
+        ),
+        (
+            "Ans: A. Vitamin A deficiency causes night blindness and xerophthalmia.",
+            "Vitamin A",
+            "Vitamin A deficiency causes night blindness and xerophthalmia",
+        ),
         # without a prefix, a sentence that names the answer first is a real sentence
         (
             "Trimethoprim-sulfamethoxazole inhibits CYP2C9 and raises the INR.",
@@ -130,6 +140,19 @@ def test_the_explanation_gives_the_answers_reason() -> None:
         # glue from a lost line break, a citation or a link: the sentence is skipped
         ("Ans: A. LMWH(Ref: X)Heparin for cancer thrombosisCurrent guidelines say so.", "", None),
         ("It is safe in renal failure.Chronic kidney disease is common in diabetes.", "", None),
+        (
+            "Nephrotic range proteinuria is seen in this diseaseIn such patients edema rises.",
+            "",
+            None,
+        ),
+        ("Dialysis is preferredCKD patients need it when the GFR falls below 15.", "", None),
+        ("It is seen in chronic renal failure)Chronic kidney disease follows.", "", None),
+        (
+            "A Na:K ratio above 30 in saliva suggests cystic fibrosis in children.",
+            "",
+            "A Na:K ratio above 30 in saliva suggests cystic fibrosis in children",
+        ),
+        ("Treat with aspirin. REF: Harrison 19th edition, page 1715, table 3.", "", None),
         (
             "See http://stembook.org/node/588 for the marker. ABCG2 marks limbal stem cells "
             "of the cornea.",
