@@ -79,5 +79,5 @@ def use_grouped_sdpa(model: Any) -> bool:
     if any(p.device.type != "cpu" for p in model.parameters()):
         return False
     _register()
-    model.set_attn_implementation(GROUPED_SDPA)
-    return True
+    model.set_attn_implementation(GROUPED_SDPA)  # a model that cannot switch only warns
+    return config._attn_implementation == GROUPED_SDPA

@@ -23,11 +23,14 @@ def _padded_mask(batch: int, q_len: int, kv_len: int, pad: list[int]) -> torch.T
 
 
 @pytest.mark.parametrize("q_len", [1, 7])  # one decoding step; a padded prefill
-def test_matches_sdpa_values_and_gradients(q_len: int) -> None:
+@pytest.mark.parametrize("additive", [False, True])  # a bool mask; a float one of 0 / -inf
+def test_matches_sdpa_values_and_gradients(q_len: int, additive: bool) -> None:
     torch.manual_seed(0)
     batch, heads, kv_heads, kv_len, dim = 3, 6, 2, 7, 8
     module = SimpleNamespace(num_key_value_groups=heads // kv_heads, is_causal=True)
     mask = _padded_mask(batch, q_len, kv_len, pad=[0, 2, 4])
+    if additive:
+        mask = torch.zeros(mask.shape).masked_fill(~mask, float("-inf"))
     tensors = [
         torch.randn(batch, heads, q_len, dim),
         torch.randn(batch, kv_heads, kv_len, dim),
@@ -36,7 +39,7 @@ def test_matches_sdpa_values_and_gradients(q_len: int) -> None:
     outs, grads = [], []
     for forward in (sdpa_attention_forward, grouped_sdpa_forward):
         q, k, v = (t.clone().requires_grad_(True) for t in tensors)
-        out, weights = forward(module, q, k, v, mask, scaling=dim**-0.5)
+        out, weights = forward(module, q, k, v, mask, scaling=0.3)  # not SDPA's default
         out.square().sum().backward()
         outs.append(out)
         grads.append([q.grad, k.grad, v.grad])
@@ -98,6 +101,12 @@ def test_cpu_loads_switch_and_generate_the_same_tokens(tmp_path, monkeypatch) ->
     model.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "config.json").read_text())
     assert GROUPED_SDPA not in json.dumps(saved)
+
+
+def test_a_lora_model_switches_through_peft() -> None:
+    loaded = load_model(_tiny(), trainable=True, verbose=False)  # a PeftModel with LoRA
+    assert type(loaded.model).__name__.startswith("Peft")
+    assert loaded.model.base_model.model.config._attn_implementation == GROUPED_SDPA
 
 
 def test_models_that_gain_nothing_are_left_alone() -> None:
