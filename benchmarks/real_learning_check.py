@@ -343,9 +343,19 @@ def mean_ci(values: list[float]) -> dict[str, float]:
     return {"mean": m, "lo": max(0.0, m - half), "hi": min(1.0, m + half)}
 
 
-def arm_figures(folder: Path) -> dict[str, Any]:
+def arm_figures(folder: Path, cap: int | None = None) -> dict[str, Any]:
     rows = records(folder)
     out: dict[str, Any] = {"n_items": len(rows)}
+    if cap:
+        # An answer that reached the token cap was cut off: no box, so every reward pays 0 for
+        # it. Whether an arm reasons better, or only finishes more often, shows on the rest.
+        tokens = [int(r.get("tokens") or 0) for r in rows]
+        out["reached_cap"] = mean_ci([float(t >= cap) for t in tokens])
+        ended = [r for r, t in zip(rows, tokens, strict=True) if t < cap]
+        out["ended"] = {"n_items": len(ended)} | {
+            k: mean_ci([float(r["scores"].get(k, 0.0)) for r in ended])
+            for k in ("faithfulness", "comprehensiveness")
+        }
     for key in (*OBJECTIVES, *SUBSCORES):
         out[key] = mean_ci([float(r["scores"].get(key, 0.0)) for r in rows])
     out["accuracy"] = mean_ci([float(bool(r["correct"])) for r in rows])  # the extractor's read
@@ -456,6 +466,15 @@ def table(figures: dict[str, dict[str, Any]]) -> str:
         rows.append(f"| {key} | " + " | ".join(cells) + " |")
     tokens = " | ".join(f"{f['completion_tokens']['mean']:.0f}" for f in figures.values())
     rows.append(f"| completion tokens (mean) | {tokens} |")
+    if all("reached_cap" in f for f in figures.values()):
+        cells = " | ".join(f"{f['reached_cap']['mean']:.2f}" for f in figures.values())
+        rows.append(f"| reached the token cap (cut off) | {cells} |")
+        for key in ("faithfulness", "comprehensiveness"):
+            cells = " | ".join(
+                f"{f['ended'][key]['mean']:.3f} (n {f['ended']['n_items']})"
+                for f in figures.values()
+            )
+            rows.append(f"| {key}, answers that ended | {cells} |")
     rows.append("| items | " + " | ".join(str(f["n_items"]) for f in figures.values()) + " |")
     return "\n".join(rows)
 
@@ -494,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"real learning check: {args.model}, scale {args.scale} {scale}, out {out}")
     run_stages(out, args.model, scale, args.seed, args.arm_sets, args.parallel)
     results = Path(args.results)
-    figures = {arm: arm_figures(out / "eval" / arm) for arm in ARMS}
+    figures = {arm: arm_figures(out / "eval" / arm, scale["tokens"]) for arm in ARMS}
     differences = paired(out)
     series = curves(out, results / "real_learning_check.png")
     samples(out, results / "real_learning_check_samples.md")

@@ -101,6 +101,12 @@ def test_records_merge_the_benchmark_folders_and_rescore(check: ModuleType, tmp_
     assert all(r["scores"]["accuracy"] == 1.0 for r in rows)  # scored here, not carried over
     figures = check.arm_figures(tmp_path / "eval" / "crpo")
     assert figures["n_items"] == 2 and set(figures["by_benchmark"]) == {"medqa", "medmcqa"}
+    # at a cap of 9 tokens both answers were cut off; at 10 both ended
+    assert check.arm_figures(tmp_path / "eval" / "crpo", cap=9)["reached_cap"]["mean"] == 1.0
+    capped = check.arm_figures(tmp_path / "eval" / "crpo", cap=10)
+    assert capped["reached_cap"]["mean"] == 0.0 and capped["ended"]["n_items"] == 2
+    assert capped["ended"]["faithfulness"]["mean"] == figures["faithfulness"]["mean"] > 0
+    assert "reached the token cap" in check.table({"crpo": capped})
 
     # a run from before the split: one file for both benchmarks
     old = tmp_path / "eval" / "sft" / "generations.jsonl"
