@@ -45,10 +45,13 @@ _DANGLING = frozenset(
 )
 _NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten".split())  # noqa: SIM905
 # "Ans: B.", "Answer- a (", "ANS. (C)": any case, but "ans"/"answer" as a whole word followed by
-# a separator or an option letter ("Ansa cervicalis" and "Answer is" are not prefixes).
+# a separator or an option letter ("Ansa cervicalis" and "Answer is" are not prefixes), and
+# MedMCQA's other common shape: "Ans. is 'a' i.e., Efficacy ...", "Ans is (b) ie ...".
 _ANS_PREFIX_RE = re.compile(
     r"^\s*ans(?:wer)?\b\.?\s*"
-    r"(?:[:\-–]\s*(?:\(?[a-e]\)?(?=[\s.:\-)])[.:\-)]?\s*)?|\(?[a-e]\)?(?=[\s.:\-)])[.:\-)]?\s*)",
+    r"(?:is\s*[:\-]?\s*(?:['‘’\"(][a-e]['‘’\")]|[a-e](?=\s*(?:[.,:;\-]|i\.?\s?e\b)))"
+    r"[.,:;\-]?\s*(?:i\.?\s?e\b\.?,?\s*)?"
+    r"|[:\-–]\s*(?:\(?[a-e]\)?(?=[\s.:\-)])[.:\-)]?\s*)?|\(?[a-e]\)?(?=[\s.:\-)])[.:\-)]?\s*)",
     re.IGNORECASE,
 )
 # Explanations scraped from the web often lost their line breaks: "heparinCurrent guideline",

@@ -131,6 +131,23 @@ def test_the_explanation_gives_the_answers_reason() -> None:
             "Vitamin A",
             "Vitamin A deficiency causes night blindness and xerophthalmia",
         ),
+        # MedMCQA's "Ans. is 'a' i.e., <answer> <explanation>" shape
+        (
+            "Ans. is 'a' i.e., Efficacy of the drug Efficacy is the maximal response a drug "
+            "produces.",
+            "Efficacy of the drug",
+            "Efficacy is the maximal response a drug produces",
+        ),
+        (
+            "Ans is a i.e. Rickets. Rickets results from vitamin D deficiency in children.",
+            "Rickets",
+            "Rickets results from vitamin D deficiency in children",
+        ),
+        (
+            "Answer is a common finding in these cases of drug overdose.",
+            "",
+            "Answer is a common finding in these cases of drug overdose",
+        ),
         # without a prefix, a sentence that names the answer first is a real sentence
         (
             "Trimethoprim-sulfamethoxazole inhibits CYP2C9 and raises the INR.",
