@@ -58,24 +58,24 @@ SUBSCORES = (
     "format/single_box",
 )
 # Per scale: held-out items per benchmark, SFT steps, RL steps per arm, tokens, trace wordings,
-# brief traces (1) or full ones (0). "cpu" is sized for 60 min on a quiet 2-vCPU VM: full
-# traces and run 2's 32 SFT steps (after 20, 42 of 100 greedy answers looped past 384 tokens:
-# run 4 of RESULTS.md), then 12 RL steps. "cpu-long" is run 2 (32 + 32 steps, ~1 h 30), where
-# CRPO first led; "cpu-brief" is run 3, whose brief traces made an incoherent cold start.
+# brief traces (1) or full ones (0). "cpu" is run 2 of RESULTS.md (32 + 32 steps, ~1 h 30 on a
+# quiet 2-vCPU VM), where CRPO led GRPO. Nothing shorter has shown the effect yet: "cpu-60"
+# (32 + 12 steps, run 5) took 61.5 min and the arms came out equal; 20 + 12 steps (run 4, 54
+# min) left a cold start that looped; "cpu-brief" (run 3) made an incoherent one.
 SCALES: dict[str, dict[str, int]] = {
     "smoke": {"eval_n": 3, "sft_steps": 2, "rl_steps": 2, "tokens": 48, "wordings": 1, "brief": 1},
     "cpu": {
         "eval_n": 50,
         "sft_steps": 32,
-        "rl_steps": 12,
+        "rl_steps": 32,
         "tokens": 384,
         "wordings": 2,
         "brief": 0,
     },
-    "cpu-long": {
+    "cpu-60": {
         "eval_n": 50,
         "sft_steps": 32,
-        "rl_steps": 32,
+        "rl_steps": 12,
         "tokens": 384,
         "wordings": 2,
         "brief": 0,
