@@ -17,6 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# Only engine.load_model imports this module, once torch and transformers are loaded anyway; at
+# the top here, the attention below (called per layer and per token) imports nothing.
+import torch
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
 # The name the model's config carries while switched; never written into a saved config.
 GROUPED_SDPA = "clinr1_grouped_sdpa"
 
@@ -37,9 +42,6 @@ def grouped_sdpa_forward(
     Only a masked call with grouped heads takes the new path: without a mask transformers
     already passes ``enable_gqa``, and a position bias or ``output_attentions`` keep its code.
     """
-    import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
     grouped = getattr(module, "num_key_value_groups", 1) > 1
     special = kwargs.get("position_bias") is not None or kwargs.get("output_attentions", False)
     if attention_mask is None or not grouped or special:

@@ -51,13 +51,13 @@ def test_matches_sdpa_values_and_gradients(q_len: int, additive: bool) -> None:
 
 def test_unmasked_and_ungrouped_calls_keep_transformers_path(monkeypatch) -> None:
     calls = []
-    import transformers.integrations.sdpa_attention as sdpa
+    import clinr1.attention
 
     def spy(*args, **kwargs):
         calls.append(args[4])
         return "transformers", None
 
-    monkeypatch.setattr(sdpa, "sdpa_attention_forward", spy)
+    monkeypatch.setattr(clinr1.attention, "sdpa_attention_forward", spy)
     q, kv = torch.randn(1, 4, 3, 8), torch.randn(1, 2, 3, 8)
     grouped, plain = SimpleNamespace(num_key_value_groups=2), SimpleNamespace()
     assert grouped_sdpa_forward(grouped, q, kv, kv, None)[0] == "transformers"
