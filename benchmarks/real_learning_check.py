@@ -346,10 +346,10 @@ def mean_ci(values: list[float]) -> dict[str, float]:
 def arm_figures(folder: Path, cap: int | None = None) -> dict[str, Any]:
     rows = records(folder)
     out: dict[str, Any] = {"n_items": len(rows)}
+    tokens = [int(r.get("tokens") or 0) for r in rows]
     if cap:
         # An answer that reached the token cap was cut off: no box, so every reward pays 0 for
         # it. Whether an arm reasons better, or only finishes more often, shows on the rest.
-        tokens = [int(r.get("tokens") or 0) for r in rows]
         out["reached_cap"] = mean_ci([float(t >= cap) for t in tokens])
         ended = [r for r, t in zip(rows, tokens, strict=True) if t < cap]
         out["ended"] = {"n_items": len(ended)} | {
@@ -360,7 +360,6 @@ def arm_figures(folder: Path, cap: int | None = None) -> dict[str, Any]:
         out[key] = mean_ci([float(r["scores"].get(key, 0.0)) for r in rows])
     out["accuracy"] = mean_ci([float(bool(r["correct"])) for r in rows])  # the extractor's read
     out["boxed_accuracy"] = mean_ci([float(r["scores"].get("accuracy", 0.0)) for r in rows])
-    tokens = [float(r.get("tokens") or 0) for r in rows]
     out["completion_tokens"] = {"mean": statistics.fmean(tokens) if tokens else 0.0}
     out["by_benchmark"] = {}
     for bench in sorted({r["benchmark"] for r in rows}):
