@@ -189,15 +189,17 @@ def prepare_data(out: Path, scale: dict[str, int]) -> dict[str, Path]:
 
 
 # --- stages -------------------------------------------------------------------------------
-def clinr1(args: list[str], logfile: Path) -> None:
-    """One ``clinr1`` command in a child process, its output in ``logfile``."""
+def clinr1(args: list[str], logfile: Path, threads: int | None = None) -> None:
+    """One ``clinr1`` command in a child process, its output in ``logfile``; ``threads`` sets
+    the child's OMP_NUM_THREADS (else it inherits this process's)."""
     logfile.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "clinr1", *args]
+    env = dict(os.environ) | ({"OMP_NUM_THREADS": str(threads)} if threads else {})
     started = time.time()
     with open(logfile, "a", encoding="utf-8") as f:
         f.write(f"\n$ {' '.join(cmd)}\n")
         f.flush()
-        result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+        result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     if result.returncode != 0:
         tail = logfile.read_text(encoding="utf-8").splitlines()[-5:]
         raise SystemExit(f"failed ({result.returncode}): {' '.join(args[:2])}\n" + "\n".join(tail))
@@ -216,9 +218,9 @@ def run_stages(
     arm_sets: list[str],
     parallel: int = 1,
 ) -> dict[str, Path]:
-    """SFT, both RL arms and the four arms' evaluations; ``parallel`` runs independent stages
-    side by side (one CPU thread each): the base evaluations beside SFT, the two arms together,
-    then the other evaluations, one per arm and benchmark."""
+    """SFT, both RL arms and the four arms' evaluations, on ``parallel`` CPU threads: SFT alone
+    on all of them, then the two arms side by side, then the evaluations, one per arm and
+    benchmark (one thread each)."""
     paths = prepare_data(out, scale)
     logs = out / "logs"
     recipe = str(RECIPE)
@@ -230,6 +232,7 @@ def run_stages(
              "--set", f"data.train={{name: jsonl, path: {paths['traces']}}}",
              "--set", f"train.output_dir={sft_dir}"],
             logs / "sft.log",
+            threads=parallel,
         )  # fmt: skip
 
     def rl(arm: str) -> None:
@@ -254,7 +257,9 @@ def run_stages(
         clinr1(args, logs / f"eval-{arm}-{bench}.log")
 
     # Each job with the jobs it needs; one evaluation per arm and benchmark, so that the last
-    # evaluations share the cores evenly.
+    # evaluations share the cores evenly. SFT takes every thread: beside the base evaluations
+    # on one thread each (runs 2-5) the second core idled once those ended (~14 min in run 5);
+    # the base evaluations, listed after the arms, now wait for a free thread with the others.
     jobs: dict[str, tuple[tuple[str, ...], Callable[[], None]]] = {
         "sft": ((), sft),
         "grpo": (("sft",), lambda: rl("grpo")),
@@ -264,28 +269,38 @@ def run_stages(
         needs = () if arm == "base" else ("sft",) if arm == "sft" else (arm,)
         for bench in BENCHMARKS:
             jobs[f"eval {arm} {bench}"] = (needs, lambda a=arm, b=bench: evaluate(a, b))
-    run_jobs(jobs, parallel)
+    run_jobs(jobs, parallel, threads={"sft": parallel})
     return paths
 
 
 def run_jobs(
-    jobs: dict[str, tuple[tuple[str, ...], Callable[[], None]]], parallel: int = 1
+    jobs: dict[str, tuple[tuple[str, ...], Callable[[], None]]],
+    parallel: int = 1,
+    threads: dict[str, int] | None = None,
 ) -> None:
-    """Run ``jobs`` (name: (the jobs it needs, function)), up to ``parallel`` at once, each as
-    soon as what it needs has finished, in the order given where several are ready."""
+    """Run ``jobs`` (name: (the jobs it needs, function)) on ``parallel`` threads, each job as
+    soon as what it needs has finished and its threads are free (``threads``: name -> how many
+    it takes, 1 if absent, at most ``parallel``), in the order given where several are ready:
+    a job first in line blocks those after it, so that a job that takes every thread is not
+    starved by one-thread jobs."""
     unknown = {n for needs, _ in jobs.values() for n in needs} - set(jobs)
     if unknown:
         raise ValueError(f"jobs need what no job makes: {', '.join(sorted(unknown))}")
+    slots = max(1, parallel)
+    width = {name: min(slots, max(1, (threads or {}).get(name, 1))) for name in jobs}
     done: set[str] = set()
     running: dict[Future[None], str] = {}
     waiting = dict(jobs)
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+    with ThreadPoolExecutor(max_workers=slots) as pool:
         while waiting or running:
             for name, (needs, job) in list(waiting.items()):
-                if len(running) < max(1, parallel) and set(needs) <= done:
-                    log(f"start {name}")
-                    running[pool.submit(job)] = name
-                    del waiting[name]
+                if not set(needs) <= done:
+                    continue
+                if sum(width[n] for n in running.values()) + width[name] > slots:
+                    break  # the first ready job waits for its threads; none jumps the queue
+                log(f"start {name}")
+                running[pool.submit(job)] = name
+                del waiting[name]
             if not running:
                 raise SystemExit(f"cannot start {', '.join(waiting)}: what they need never ran")
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

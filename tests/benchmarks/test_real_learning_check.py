@@ -64,6 +64,52 @@ def test_jobs_start_when_what_they_need_has_finished(check: ModuleType) -> None:
     assert at_once[1] == 2 and len(events) == 10
 
 
+def test_a_job_that_takes_every_thread_runs_alone_and_keeps_its_place(check: ModuleType) -> None:
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def job(name: str) -> Callable[[], None]:
+        def run() -> None:
+            with lock:
+                events.append(("start", name))
+            time.sleep(0.05)
+            with lock:
+                events.append(("end", name))
+
+        return run
+
+    names = ("sft", "grpo", "crpo", "eval base", "eval sft")
+    needs = {"grpo": ("sft",), "crpo": ("sft",), "eval sft": ("sft",)}
+    jobs = {n: (needs.get(n, ()), job(n)) for n in names}
+    check.run_jobs(jobs, parallel=2, threads={"sft": 2})
+    # SFT first and alone, although "eval base" was ready beside it; then the two arms, which
+    # come before the evaluations in the order given
+    assert events[:2] == [("start", "sft"), ("end", "sft")]
+    assert {events[2], events[3]} == {("start", "grpo"), ("start", "crpo")}
+    assert len(events) == 10
+    # one thread: the same order, one job at a time (a width above `parallel` is capped)
+    events.clear()
+    check.run_jobs(jobs, parallel=1, threads={"sft": 2})
+    assert [e for e in events if e[0] == "start"] == [("start", n) for n in names]
+    assert all(events[i][1] == events[i + 1][1] for i in range(0, 10, 2))
+
+
+def test_a_stage_runs_on_the_threads_it_was_given(
+    check: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str | None] = []
+
+    def fake_run(cmd: list[str], **kwargs: Any) -> Any:
+        seen.append(kwargs["env"].get("OMP_NUM_THREADS"))
+        return type("Done", (), {"returncode": 0})()
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setattr(check.subprocess, "run", fake_run)
+    check.clinr1(["sft", "recipe.yaml"], tmp_path / "sft.log", threads=2)
+    check.clinr1(["eval", "--recipe", "recipe.yaml"], tmp_path / "eval.log")
+    assert seen == ["2", "1"]
+
+
 def test_a_job_that_needs_an_unknown_job_is_refused_before_anything_runs(
     check: ModuleType,
 ) -> None:
