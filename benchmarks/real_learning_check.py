@@ -57,17 +57,27 @@ SUBSCORES = (
     "format/sections",
     "format/single_box",
 )
-# Per scale: held-out items per benchmark, SFT steps, RL steps per arm, tokens, trace wordings,
-# brief traces (1) or full ones (0). "cpu" is run 2 of RESULTS.md (32 + 32 steps, ~1 h 30 on a
-# quiet 2-vCPU VM), where CRPO led GRPO. Nothing shorter has shown the effect yet: "cpu-60"
-# (32 + 12 steps, run 5) took 61.5 min and the arms came out equal; 20 + 12 steps (run 4, 54
-# min) left a cold start that looped; "cpu-brief" (run 3) made an incoherent one.
-SCALES: dict[str, dict[str, int]] = {
-    "smoke": {"eval_n": 3, "sft_steps": 2, "rl_steps": 2, "tokens": 48, "wordings": 1, "brief": 1},
+# Per scale: held-out items per benchmark, SFT steps, RL steps and learning rate per arm,
+# tokens, trace wordings, brief traces (1) or full ones (0). "cpu" is run 2 of RESULTS.md
+# (32 + 32 steps, ~1 h 30 on a quiet 2-vCPU VM), where CRPO led GRPO. Nothing shorter has shown
+# the effect yet: "cpu-60" (32 + 12 steps, run 5) took 61.5 min and the arms came out equal;
+# 20 + 12 steps (run 4, 54 min) left a cold start that looped; "cpu-brief" (run 3) made an
+# incoherent one.
+SCALES: dict[str, dict[str, int | float]] = {
+    "smoke": {
+        "eval_n": 3,
+        "sft_steps": 2,
+        "rl_steps": 2,
+        "rl_lr": 5e-5,
+        "tokens": 48,
+        "wordings": 1,
+        "brief": 1,
+    },
     "cpu": {
         "eval_n": 50,
         "sft_steps": 32,
         "rl_steps": 32,
+        "rl_lr": 5e-5,
         "tokens": 384,
         "wordings": 2,
         "brief": 0,
@@ -76,6 +86,7 @@ SCALES: dict[str, dict[str, int]] = {
         "eval_n": 50,
         "sft_steps": 32,
         "rl_steps": 12,
+        "rl_lr": 5e-5,
         "tokens": 384,
         "wordings": 2,
         "brief": 0,
@@ -84,6 +95,7 @@ SCALES: dict[str, dict[str, int]] = {
         "eval_n": 50,
         "sft_steps": 24,
         "rl_steps": 24,
+        "rl_lr": 5e-5,
         "tokens": 288,  # brief traces: 214 tokens on average, 288 at most
         "wordings": 2,
         "brief": 1,
@@ -92,6 +104,7 @@ SCALES: dict[str, dict[str, int]] = {
         "eval_n": 500,
         "sft_steps": 400,
         "rl_steps": 300,
+        "rl_lr": 5e-5,
         "tokens": 1024,
         "wordings": 3,
         "brief": 0,
@@ -152,7 +165,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def prepare_data(out: Path, scale: dict[str, int]) -> dict[str, Path]:
+def prepare_data(out: Path, scale: dict[str, int | float]) -> dict[str, Path]:
     """The held-out files, the RL items and the SFT traces (written once)."""
     from clinr1.traces import write_traces
 
@@ -171,12 +184,12 @@ def prepare_data(out: Path, scale: dict[str, int]) -> dict[str, Path]:
         raise SystemExit(f"{out} holds data made with {made}, not {wanted}: use another --out")
     if all(p.exists() for p in paths.values()):
         return paths
-    held, train = split_items(scale["eval_n"])
+    held, train = split_items(int(scale["eval_n"]))
     for name, items in held.items():
         write_jsonl(paths[name], [i.to_dict() for i in items])
     write_jsonl(paths["train"], [i.to_dict() for i in train])
     rows: list[dict[str, Any]] = []
-    for seed in range(scale["wordings"]):
+    for seed in range(int(scale["wordings"])):
         part = write_traces(
             train, data / f"traces-{seed}.jsonl", seed=seed, brief=bool(scale["brief"])
         )
@@ -213,7 +226,7 @@ def common(model: str, seed: int) -> list[str]:
 def run_stages(
     out: Path,
     model: str,
-    scale: dict[str, int],
+    scale: dict[str, int | float],
     seed: int,
     arm_sets: list[str],
     parallel: int = 1,
@@ -232,19 +245,21 @@ def run_stages(
              "--set", f"data.train={{name: jsonl, path: {paths['traces']}}}",
              "--set", f"train.output_dir={sft_dir}"],
             logs / "sft.log",
-            threads=parallel,
+            threads=max(1, parallel),
         )  # fmt: skip
 
     def rl(arm: str) -> None:
         clinr1(
             ["train", recipe, *common(model, seed), "--set", f"model.adapter={sft_dir}",
              "--set", f"grpo.max_steps={scale['rl_steps']}",
+             "--set", f"grpo.learning_rate={scale['rl_lr']}",
              "--set", f"grpo.max_completion_length={scale['tokens']}",
              "--set", f"rewards={REWARDS[arm]}",
              "--set", f"data.train={{name: jsonl, path: {paths['train']}}}",
              "--set", f"train.output_dir={out / arm}",
              *[x for kv in arm_sets for x in ("--set", kv)]],
             logs / f"{arm}.log",
+            threads=1,
         )  # fmt: skip
 
     def evaluate(arm: str, bench: str) -> None:
@@ -254,7 +269,7 @@ def run_stages(
                 "--batch-size", "8", "--engine", "hf", "--no-load-in-4bit"]  # fmt: skip
         if arm != "base":
             args += ["--adapter", str(sft_dir if arm == "sft" else out / arm)]
-        clinr1(args, logs / f"eval-{arm}-{bench}.log")
+        clinr1(args, logs / f"eval-{arm}-{bench}.log", threads=1)
 
     # Each job with the jobs it needs; one evaluation per arm and benchmark, so that the last
     # evaluations share the cores evenly. SFT takes every thread: beside the base evaluations
@@ -269,7 +284,7 @@ def run_stages(
         needs = () if arm == "base" else ("sft",) if arm == "sft" else (arm,)
         for bench in BENCHMARKS:
             jobs[f"eval {arm} {bench}"] = (needs, lambda a=arm, b=bench: evaluate(a, b))
-    run_jobs(jobs, parallel, threads={"sft": parallel})
+    run_jobs(jobs, parallel, threads={"sft": max(1, parallel)})
     return paths
 
 
@@ -302,7 +317,7 @@ def run_jobs(
                 running[pool.submit(job)] = name
                 del waiting[name]
             if not running:
-                raise SystemExit(f"cannot start {', '.join(waiting)}: what they need never ran")
+                raise SystemExit(f"cannot start {', '.join(waiting)}: they need one another")
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 name = running.pop(future)
@@ -501,13 +516,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=str(ROOT / "outputs" / "real-learning-check"))
     parser.add_argument("--results", default=str(RESULTS), help="where the figures are written")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=N", help="change a scale value, e.g. rl_steps=24")  # fmt: skip
+                        metavar="KEY=N",
+                        help="change a scale value, e.g. rl_steps=24 or rl_lr=1e-4")  # fmt: skip
     parser.add_argument("--arm-set", dest="arm_sets", action="append", default=[],
                         metavar="KEY=VALUE",
                         help="a recipe override for both RL arms alike, e.g. "
                         "grpo.learning_rate=5e-5")  # fmt: skip
     parser.add_argument("--parallel", type=int, default=1, metavar="N",
-                        help="independent stages at once (2 on a 2-core CPU)")  # fmt: skip
+                        help="CPU threads for the stages: SFT takes them all, then the arms "
+                        "and the evaluations run side by side, one thread each (2 on a 2-core "
+                        "CPU)")  # fmt: skip
     return parser
 
 
@@ -521,7 +539,16 @@ def main(argv: list[str] | None = None) -> int:
         key, _, value = item.partition("=")
         if key not in scale:
             parser.error(f"--set {key}: not a scale value ({', '.join(scale)})")
-        scale[key] = int(value)
+        try:  # each value keeps its type: steps and counts are whole numbers, rl_lr is not
+            scale[key] = type(scale[key])(value)
+        except ValueError:
+            kind = "a whole number" if isinstance(scale[key], int) else "a number"
+            parser.error(f"--set {key}={value}: {key} takes {kind}")
+        least = "above" if key == "rl_lr" else "at least"  # 0 steps are allowed, a 0 lr is not
+        if not math.isfinite(scale[key]) or scale[key] < 0 or (key == "rl_lr" and not scale[key]):
+            parser.error(f"--set {key}={value}: {key} must be finite and {least} 0")
+    if args.parallel < 1:
+        parser.error(f"--parallel {args.parallel}: at least 1")
     out = Path(args.out)
     started = time.time()
     log(f"real learning check: {args.model}, scale {args.scale} {scale}, out {out}")

@@ -87,7 +87,15 @@ def test_a_job_that_takes_every_thread_runs_alone_and_keeps_its_place(check: Mod
     assert events[:2] == [("start", "sft"), ("end", "sft")]
     assert {events[2], events[3]} == {("start", "grpo"), ("start", "crpo")}
     assert len(events) == 10
+    # a wide job ready while another runs waits for it, and the job after it waits too
+    events.clear()
+    jobs = {"x": ((), job("x")), "w": ((), job("w")), "y": ((), job("y"))}
+    check.run_jobs(jobs, parallel=2, threads={"w": 2})
+    assert [e[1] for e in events if e[0] == "start"] == ["x", "w", "y"]
+    assert events.index(("end", "x")) < events.index(("start", "w"))
+    assert events.index(("end", "w")) < events.index(("start", "y"))
     # one thread: the same order, one job at a time (a width above `parallel` is capped)
+    jobs = {n: (needs.get(n, ()), job(n)) for n in names}
     events.clear()
     check.run_jobs(jobs, parallel=1, threads={"sft": 2})
     assert [e for e in events if e[0] == "start"] == [("start", n) for n in names]
@@ -178,3 +186,34 @@ def test_the_default_scale_and_a_folder_keeps_its_scale(check: ModuleType, tmp_p
     settings.write_text(json.dumps({"eval_n": 50, "wordings": 2, "brief": 1}))
     with pytest.raises(SystemExit, match="another --out"):
         check.prepare_data(tmp_path, cpu)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("rl_lr=fast", "rl_lr takes a number"), ("rl_steps=1.5", "rl_steps takes a whole number"),
+     ("lr=1e-4", "lr: not a scale value"), ("rl_lr=nan", "rl_lr must be finite and above 0"),
+     ("rl_lr=0", "rl_lr must be finite and above 0"),
+     ("sft_steps=-1", "sft_steps must be finite and at least 0")],
+)  # fmt: skip
+def test_a_bad_scale_value_is_refused_before_anything_runs(
+    check: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str], override: str,
+    message: str,
+) -> None:  # fmt: skip
+    with pytest.raises(SystemExit) as stopped:
+        check.main(["--set", override, "--out", str(tmp_path / "out")])
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_parallel_below_one_is_refused(
+    check: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        check.main(["--parallel", "0", "--out", str(tmp_path / "out")])
+    assert stopped.value.code == 2 and "--parallel 0: at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_jobs_that_need_one_another_are_refused(check: ModuleType) -> None:
+    with pytest.raises(SystemExit, match="a, b: they need one another"):
+        check.run_jobs({"a": (("b",), print), "b": (("a",), print)}, 2)
