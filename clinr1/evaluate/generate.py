@@ -96,9 +96,12 @@ def build_generator(
     from clinr1.engine import load_model
 
     loaded = load_model(cfg, trainable=False, adapter=adapter, seed=sampling.seed, verbose=False)
-    return HFGenerator(
-        loaded.model, loaded.tokenizer, sampling, batch_size=batch_size, name=loaded.engine
-    )
+    model = loaded.model
+    if loaded.engine == "hf" and not cfg.load_in_4bit and hasattr(model, "merge_and_unload"):
+        # Generation only: the LoRA folded into the weights skips the adapter's two extra
+        # matrix products in every layer at every token (not into 4-bit weights: lossy).
+        model = model.merge_and_unload()
+    return HFGenerator(model, loaded.tokenizer, sampling, batch_size=batch_size, name=loaded.engine)
 
 
 class HFGenerator:
