@@ -58,11 +58,11 @@ SUBSCORES = (
     "format/single_box",
 )
 # Per scale: held-out items per benchmark, SFT steps, RL steps and learning rate per arm,
-# tokens, trace wordings, brief traces (1) or full ones (0). "cpu" is run 2 of RESULTS.md
-# (32 + 32 steps, ~1 h 30 on a quiet 2-vCPU VM), where CRPO led GRPO. Nothing shorter has shown
-# the effect yet: "cpu-60" (32 + 12 steps, run 5) took 61.5 min and the arms came out equal;
-# 20 + 12 steps (run 4, 54 min) left a cold start that looped; "cpu-brief" (run 3) made an
-# incoherent one.
+# tokens, trace wordings, brief traces (1) or full ones (0). "cpu" is run 6 of RESULTS.md:
+# 32 SFT steps on both cores, then 16 RL steps per arm at lr 1e-4 (~65 min on a quiet 2-vCPU
+# VM), where CRPO led GRPO. "cpu-long" is run 2 (32 steps at 5e-5: the same lead, ~1 h 15
+# now); "cpu-short" is run 5 (12 steps at 5e-5: the arms came out equal); 20 SFT steps (run 4)
+# left a cold start that looped; "cpu-brief" (run 3) made an incoherent one.
 SCALES: dict[str, dict[str, int | float]] = {
     "smoke": {
         "eval_n": 3,
@@ -76,13 +76,22 @@ SCALES: dict[str, dict[str, int | float]] = {
     "cpu": {
         "eval_n": 50,
         "sft_steps": 32,
+        "rl_steps": 16,
+        "rl_lr": 1e-4,
+        "tokens": 384,
+        "wordings": 2,
+        "brief": 0,
+    },
+    "cpu-long": {
+        "eval_n": 50,
+        "sft_steps": 32,
         "rl_steps": 32,
         "rl_lr": 5e-5,
         "tokens": 384,
         "wordings": 2,
         "brief": 0,
     },
-    "cpu-60": {
+    "cpu-short": {
         "eval_n": 50,
         "sft_steps": 32,
         "rl_steps": 12,
@@ -280,9 +289,11 @@ def run_stages(
         "grpo": (("sft",), lambda: rl("grpo")),
         "crpo": (("sft",), lambda: rl("crpo")),
     }
-    for arm in ARMS:
-        needs = () if arm == "base" else ("sft",) if arm == "sft" else (arm,)
-        for bench in BENCHMARKS:
+    # MedQA's evaluations first: its longer cases take ~600 s against MedMCQA's ~190-530 (run
+    # 6), so the shorter ones fill the last minutes on both cores.
+    for bench in BENCHMARKS:
+        for arm in ARMS:
+            needs = () if arm == "base" else ("sft",) if arm == "sft" else (arm,)
             jobs[f"eval {arm} {bench}"] = (needs, lambda a=arm, b=bench: evaluate(a, b))
     run_jobs(jobs, parallel, threads={"sft": max(1, parallel)})
     return paths

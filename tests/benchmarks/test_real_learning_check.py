@@ -171,15 +171,20 @@ def test_records_merge_the_benchmark_folders_and_rescore(check: ModuleType, tmp_
 
 def test_the_default_scale_and_a_folder_keeps_its_scale(check: ModuleType, tmp_path: Path) -> None:
     assert check.build_parser().parse_args([]).scale == "cpu"
-    cpu, short, brief = (check.SCALES[s] for s in ("cpu", "cpu-60", "cpu-brief"))
+    cpu, long, short, brief = (
+        check.SCALES[s] for s in ("cpu", "cpu-long", "cpu-short", "cpu-brief")
+    )
     # full traces: the brief ones made an incoherent cold start (run 3 of RESULTS.md)
-    assert cpu["brief"] == short["brief"] == 0 and brief["brief"] == 1
-    assert cpu["tokens"] == short["tokens"] == 384  # full traces average 307 tokens, 419 at most
-    # 20 SFT steps left 42 % of greedy answers looping past the cap (run 4); 12 RL steps left
-    # the arms equal (run 5), so the default is run 2's 32 + 32, where CRPO led
-    assert cpu["sft_steps"] == short["sft_steps"] == 32
-    assert (cpu["rl_steps"], short["rl_steps"]) == (32, 12)
-    assert cpu["eval_n"] == short["eval_n"] == brief["eval_n"] == 50  # >= 100 held-out items
+    assert cpu["brief"] == long["brief"] == short["brief"] == 0 and brief["brief"] == 1
+    assert cpu["tokens"] == long["tokens"] == 384  # full traces average 307 tokens, 419 at most
+    # 20 SFT steps left 42 % of greedy answers looping past the cap (run 4)
+    assert cpu["sft_steps"] == long["sft_steps"] == short["sft_steps"] == 32
+    # CRPO led at 32 RL steps at 5e-5 (run 2) and 16 at 1e-4 (run 6); 12 at 5e-5 left the arms
+    # equal (run 5)
+    assert (cpu["rl_steps"], cpu["rl_lr"]) == (16, 1e-4)
+    assert (long["rl_steps"], long["rl_lr"]) == (32, 5e-5)
+    assert (short["rl_steps"], short["rl_lr"]) == (12, 5e-5)
+    assert cpu["eval_n"] == long["eval_n"] == brief["eval_n"] == 50  # >= 100 held-out items
     # a folder made at another scale is refused, not mixed into this run
     settings = tmp_path / "data" / "settings.json"
     settings.parent.mkdir(parents=True)
