@@ -63,6 +63,12 @@ _GLUED_RE = re.compile(
     r"[a-z]{3,}[A-Z][a-z]|[a-z]{4,}[A-Z]{2,}|[a-z]{3,}[.:;][A-Z]|\)[A-Z][a-z]"
     r"|https?:|www\.|\d/e\b|\b(?i:ref(?:erence)?)\b"
 )
+# A later sentence that opens on one of these leans on the sentence before it ("Hence, ...",
+# "Secondly ..."), which the trace does not quote: it is skipped.
+_LEANING_RE = re.compile(
+    r"(?i:also|and|besides|but|consequently|firstly|further(?:more)?|hence|however|"
+    r"moreover|next|secondly|similarly|so|therefore|thirdly|thus)\b"
+)
 _QUOTED_RE = re.compile(r'"([^"]*)"')
 _REF_RE = re.compile(r"\((?:ref|reference)[^)]*\)", re.IGNORECASE)
 
@@ -149,7 +155,8 @@ def explanation_sentence(
 
     "Ans: B." prefixes, "(Ref ...)" citations and a leading copy of the answer's own text
     (``answer_text``: "Ans: B. Linagliptin(Ref ...)Linagliptin is ...") are stripped; sentences
-    with text glued together by the scrape are skipped.
+    with text glued together by the scrape are skipped, and so is a later sentence that opens
+    on a connective ("Hence, ..."), since the one it follows is not in the trace.
     """
     if not explanation:
         return None
@@ -166,10 +173,11 @@ def explanation_sentence(
             if text.lower().startswith(head.lower()) and not re.match(r"\s+[a-z]", rest):
                 text = rest.lstrip(" .:-–)")
                 break
-    for sentence in _SENTENCE_RE.split(text):
-        if _GLUED_RE.search(sentence):
+    for n, sentence in enumerate(_SENTENCE_RE.split(text)):
+        sentence = sentence.strip(" *•-–")
+        if _GLUED_RE.search(sentence) or (n and _LEANING_RE.match(sentence)):
             continue
-        words = _clip(sentence.strip(" *•-–").split(), max_words)
+        words = _clip(sentence.split(), max_words)
         if len(words) >= 5:
             return " ".join(words).rstrip(",;:.")
     return None

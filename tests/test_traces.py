@@ -176,6 +176,24 @@ def test_the_explanation_gives_the_answers_reason() -> None:
             "",
             "ABCG2 marks limbal stem cells of the cornea",
         ),
+        # a later sentence that leans on the one before it is skipped; a first one is kept
+        (
+            "Ans: C. Digoxin(Ref: KDT)Digoxin toxicityIs common. Secondly before initiating "
+            "therapy check potassium. Hypokalaemia raises the risk of digoxin toxicity.",
+            "Digoxin",
+            "Hypokalaemia raises the risk of digoxin toxicity",
+        ),
+        ("Seen in renal failure.Chronic cases. Hence, 90% of the subjects are carriers.", "", None),
+        (
+            "However rare, it is the commonest cause of painless jaundice in the elderly.",
+            "",
+            "However rare, it is the commonest cause of painless jaundice in the elderly",
+        ),
+        (
+            "Sore throat is common. Soft tissue swelling of the neck suggests an abscess here.",
+            "",
+            "Soft tissue swelling of the neck suggests an abscess here",
+        ),
     ],
 )
 def test_explanation_sentences_are_clean(explanation, answer_text, sentence) -> None:
