@@ -66,8 +66,8 @@ _GLUED_RE = re.compile(
 # A later sentence that opens on one of these leans on the sentence before it ("Hence, ...",
 # "Secondly ..."), which the trace does not quote: it is skipped.
 _LEANING_RE = re.compile(
-    r"(?i:also|and|besides|but|consequently|firstly|further(?:more)?|hence|however|"
-    r"moreover|next|secondly|similarly|so|therefore|thirdly|thus)\b"
+    r"(?i:also|and|besides|but|consequently|firstly|furthermore|hence|however|moreover|"
+    r"secondly|similarly|so|therefore|thirdly|thus)\b(?!-)"
 )
 _QUOTED_RE = re.compile(r'"([^"]*)"')
 _REF_RE = re.compile(r"\((?:ref|reference)[^)]*\)", re.IGNORECASE)
@@ -173,8 +173,8 @@ def explanation_sentence(
             if text.lower().startswith(head.lower()) and not re.match(r"\s+[a-z]", rest):
                 text = rest.lstrip(" .:-–)")
                 break
-    for n, sentence in enumerate(_SENTENCE_RE.split(text)):
-        sentence = sentence.strip(" *•-–")
+    sentences = [s for s in (p.strip(" *•-–") for p in _SENTENCE_RE.split(text)) if s]
+    for n, sentence in enumerate(sentences):
         if _GLUED_RE.search(sentence) or (n and _LEANING_RE.match(sentence)):
             continue
         words = _clip(sentence.split(), max_words)

@@ -189,10 +189,21 @@ def test_the_explanation_gives_the_answers_reason() -> None:
             "",
             "However rare, it is the commonest cause of painless jaundice in the elderly",
         ),
+        # ... but not a word that only begins like one ("So-called", "Soft")
         (
-            "Sore throat is common. Soft tissue swelling of the neck suggests an abscess here.",
+            "Sore throat. So-called berry aneurysms rupture into the subarachnoid space.",
+            "",
+            "So-called berry aneurysms rupture into the subarachnoid space",
+        ),
+        (
+            "Sore throat. Soft tissue swelling of the neck suggests an abscess here.",
             "",
             "Soft tissue swelling of the neck suggests an abscess here",
+        ),
+        (
+            "Ans: C. Digoxin\nHence it is used in atrial fibrillation with heart failure.",
+            "Digoxin",
+            "Hence it is used in atrial fibrillation with heart failure",
         ),
     ],
 )
