@@ -64,3 +64,30 @@ def structured_model(tmp_path_factory: pytest.TempPathFactory, _model_cache: Pat
     )
     sft.run(recipe)
     return root / "sft"
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, _model_cache: Path) -> Path:
+    """A real LoRA folder on the tiny model (with its tokenizer) whose lora_B are not zero, so
+    that merging it or applying it changes what the model says."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from clinr1.engine import resolve_model
+
+    base = resolve_model("tiny-random-qwen2")
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    config = LoraConfig(
+        r=8, lora_alpha=16, target_modules=["q_proj", "v_proj", "up_proj", "down_proj"]
+    )
+    peft = get_peft_model(model, config)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, param in peft.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0.0, 0.2)
+    folder = tmp_path_factory.mktemp("lora") / "adapter"
+    peft.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+    return folder

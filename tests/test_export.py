@@ -49,29 +49,14 @@ def assert_one_line_error(result, *fragments: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def adapter(tmp_path_factory: pytest.TempPathFactory, _model_cache: Path) -> Path:
-    """A real LoRA adapter on the tiny model whose lora_B are not zero (so merging matters),
-    with a run.json like training writes."""
+def adapter(tmp_path_factory: pytest.TempPathFactory, tiny_adapter: Path) -> Path:
+    """The shared tiny LoRA folder, copied, with a run.json like training writes."""
+    import shutil
+
     import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from clinr1.engine import resolve_model
-
-    base = resolve_model("tiny-random-qwen2")
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    config = LoraConfig(
-        r=8, lora_alpha=16, target_modules=["q_proj", "v_proj", "up_proj", "down_proj"]
-    )
-    peft = get_peft_model(model, config)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, param in peft.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0.0, 0.2)
     folder = tmp_path_factory.mktemp("export") / "adapter"
-    peft.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+    shutil.copytree(tiny_adapter, folder)
     run = {
         "kind": "grpo",
         "engine": "hf",
