@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("clinr1", "clinr1.items", "clinr1.console", "clinr1.http", "clinr1.versions",
                     "clinr1.cache", "clinr1.device", "clinr1.cards", "clinr1.assets")),
     ("data and prompts", ("clinr1.data", "clinr1.prompts")),
-    ("rewards", ("clinr1.rewards", "clinr1.traces")),
+    ("rewards", ("clinr1.rewards", "clinr1.explanations", "clinr1.traces")),
     ("settings", ("clinr1.config",)),
     ("models", ("clinr1.tiny", "clinr1.gguf", "clinr1.attention", "clinr1.engine")),
     ("pipelines", ("clinr1.runlog", "clinr1.train", "clinr1.sft", "clinr1.evaluate",
