@@ -96,12 +96,19 @@ def build_generator(
     from clinr1.engine import load_model
 
     loaded = load_model(cfg, trainable=False, adapter=adapter, seed=sampling.seed, verbose=False)
+    return HFGenerator(
+        _merged(loaded, cfg), loaded.tokenizer, sampling, batch_size=batch_size, name=loaded.engine
+    )
+
+
+def _merged(loaded: Any, cfg: ModelConfig) -> Any:
+    """The loaded model with its LoRA folded into the weights, for generation only (evaluation
+    and the chat): no extra matrix products per layer and token. Not on 4-bit weights (lossy)
+    nor Unsloth's engine, which has its own inference path."""
     model = loaded.model
     if loaded.engine == "hf" and not cfg.load_in_4bit and hasattr(model, "merge_and_unload"):
-        # Generation only: the LoRA folded into the weights skips the adapter's two extra
-        # matrix products in every layer at every token (not into 4-bit weights: lossy).
-        model = model.merge_and_unload()
-    return HFGenerator(model, loaded.tokenizer, sampling, batch_size=batch_size, name=loaded.engine)
+        return model.merge_and_unload()
+    return model
 
 
 class HFGenerator:
@@ -310,7 +317,7 @@ def load_streamer(
     hf_logging.disable_progress_bar()
     loaded = load_model(cfg, trainable=False, adapter=adapter, verbose=False)
     streamer = HFStreamer(
-        loaded.model,
+        _merged(loaded, cfg),
         loaded.tokenizer,
         max_new_tokens=max_new_tokens,
         temperature=temperature,

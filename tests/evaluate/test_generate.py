@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clinr1.config import TINY_MODEL, ModelConfig
-from clinr1.evaluate.generate import HFGenerator, Sampling, build_generator
+from clinr1.evaluate.generate import HFGenerator, Sampling, build_generator, load_streamer
 
 MESSAGES = [
     [{"role": "user", "content": "A 54-year-old man has crushing chest pain. Which test first?"}],
@@ -32,3 +32,6 @@ def test_an_adapter_is_merged_for_generation_and_says_the_same(tiny_adapter: Pat
     base = build_generator(cfg, sampling, backend="hf", batch_size=2)
     # the same greedy answers as the adapter applied on the side, and not the base model's
     assert _texts(merged) == _texts(unmerged) != _texts(base)
+    # the chat loads the same way
+    streamer = load_streamer(cfg, adapter=str(tiny_adapter), max_new_tokens=16)
+    assert not any("lora" in name for name, _ in streamer.model.named_parameters())
