@@ -244,6 +244,7 @@ def run_stages(
     on all of them, then the two arms side by side, then the evaluations, one per arm and
     benchmark (one thread each)."""
     paths = prepare_data(out, scale)
+    sft_threads = max(1, parallel)  # SFT runs alone on every thread
     logs = out / "logs"
     recipe = str(RECIPE)
     sft_dir = out / "sft"
@@ -254,7 +255,7 @@ def run_stages(
              "--set", f"data.train={{name: jsonl, path: {paths['traces']}}}",
              "--set", f"train.output_dir={sft_dir}"],
             logs / "sft.log",
-            threads=max(1, parallel),
+            threads=sft_threads,
         )  # fmt: skip
 
     def rl(arm: str) -> None:
@@ -295,7 +296,7 @@ def run_stages(
         for arm in ARMS:
             needs = () if arm == "base" else ("sft",) if arm == "sft" else (arm,)
             jobs[f"eval {arm} {bench}"] = (needs, lambda a=arm, b=bench: evaluate(a, b))
-    run_jobs(jobs, parallel, threads={"sft": max(1, parallel)})
+    run_jobs(jobs, parallel, threads={"sft": sft_threads})
     return paths
 
 
