@@ -278,7 +278,7 @@ def plan(
     guess), each about 25 tokens."""
     if regular:
         rng = _Regular(rng)
-    from clinr1.rewards.reading import is_negative_stem
+    from clinr1.rewards.cues import is_negative_stem
 
     it = item if isinstance(item, Item) else Item.from_dict(item)
     answer, options = it.answer, dict(it.options)

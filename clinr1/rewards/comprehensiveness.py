@@ -10,10 +10,11 @@ from typing import Any, ClassVar
 
 from clinr1.rewards.base import ItemView, Reward
 from clinr1.rewards.behaviours import NO_BEHAVIOURS, find_behaviours
+from clinr1.rewards.cues import is_negative_stem
 from clinr1.rewards.grounding import case_model, check_quotes
 from clinr1.rewards.lexicon import BEHAVIOURS
 from clinr1.rewards.parse import length_factor
-from clinr1.rewards.reading import Assessment, is_negative_stem, read
+from clinr1.rewards.reading import Assessment, read
 from clinr1.rewards.stock import StockReasons
 
 COVERAGE_WEIGHT = 0.6

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from clinr1.rewards.lexicon import BEHAVIOUR_CUES, CROSSES, TICKS, VERDICT_CUES, VERDICT_KINDS
+from clinr1.rewards.lexicon import (
+    BEHAVIOUR_CUES,
+    CROSSES,
+    NEGATIVE_STEM_RE,
+    TICKS,
+    VERDICT_CUES,
+    VERDICT_KINDS,
+)
 
 # How a question's verdicts are read (``negative`` below): an ordinary stem; a negative stem
 # ("all EXCEPT", "which is NOT"), where fit and true/false flip; a negative stem whose writer
@@ -160,3 +168,27 @@ def verdict_of(text: str, negative: int = ORDINARY) -> str:
 def verdict_from(cues: list[Cue] | tuple[Cue, ...], negative: int = ORDINARY) -> str:
     """The verdict of a list of cues (see :func:`verdict_sign`): ``in``, ``out`` or ``none``."""
     return {1: "in", -1: "out"}.get(verdict_sign(cues, negative), "none")
+
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?:])\s+|\n+")
+
+
+@lru_cache(maxsize=1024)
+def is_negative_stem(question: str) -> bool:
+    """Whether the question asks for the option that does *not* fit: EXCEPT, NOT, false,
+    incorrect, least likely (read in its last sentence, where the lead-in is).
+
+    >>> is_negative_stem("All of the following are causes of anaemia EXCEPT:")
+    True
+    >>> is_negative_stem("He does not smoke. Which of the following is the diagnosis?")
+    False
+    >>> is_negative_stem("Although simple, it is not used frequently because:")
+    False
+    """
+    parts = [p for p in _SENTENCE_RE.split(question.strip()) if p.strip()]
+    if not parts:
+        return False
+    lead = parts[-1]
+    if len(lead.split()) < 4 and len(parts) > 1:  # "...statements is false regarding:\nX?"
+        lead = f"{parts[-2]} {lead}"
+    return bool(NEGATIVE_STEM_RE.search(lead))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from clinr1.rewards.base import ItemView, Reward
+from clinr1.rewards.cues import is_negative_stem
 from clinr1.rewards.grounding import (
     MAX_QUOTE_FRACTION,
     MIN_QUOTE_WORDS,
@@ -16,7 +17,7 @@ from clinr1.rewards.grounding import (
     check_quotes,
 )
 from clinr1.rewards.parse import length_factor
-from clinr1.rewards.reading import is_negative_stem, read
+from clinr1.rewards.reading import read
 from clinr1.rewards.text import informative_pairs, normalise
 
 __all__ = ["Faithfulness", "check_quotes"]

@@ -286,6 +286,14 @@ HEDGE_RE = re.compile(
 # Two options joined as alternatives in the conclusion ("D or E", "either D or E", "D/E"), or
 # run together as one answer ("Diabetes mellitus: option A", "Ethanol intoxication (B)").
 ALTERNATIVE_RE = re.compile(r"[\s,*():\-–]*(?:(?:and/or|or|/)[\s*()]*)?(?:option\s+|choice\s+)?$")
+# A soft rule-out: a verdict on the option itself, said gently ("less likely"). Unlike a bare
+# "does not", it is never about a finding, so an option's own block that says it sets the
+# option aside as surely as "ruled out" (see ``clinr1.rewards.reading``).
+SOFT_OUT_RE = re.compile(
+    r"\b(?:less (?:likely|appropriate|probable|plausible|consistent|suitable|favou?red|fitting)"
+    r"|not (?:favou?red|preferred|the (?:first|best|preferred) (?:choice|option|answer))"
+    r"|(?:probably|likely) not|doubtful|a weaker (?:fit|choice|option|candidate))\b"
+)
 # Clause breaks inside a sentence: a verdict after one of these is about a new subject.
 CLAUSE_BREAK_RE = re.compile(
     r";|\||\s[-–—]\s|\b(?:but|however|whereas|while|although|though|yet|in contrast|instead)\b"

@@ -44,8 +44,10 @@ from clinr1.rewards.cues import (
     ORDINARY,
     Cue,
     find_cues,
+    is_negative_stem,
     verdict_from,
     verdict_score,
+    verdict_sign,
 )
 from clinr1.rewards.extract import stated_answer
 from clinr1.rewards.lexicon import (
@@ -53,7 +55,7 @@ from clinr1.rewards.lexicon import (
     CLAUSE_BREAK_RE,
     HEDGE_RE,
     META_WORDS,
-    NEGATIVE_STEM_RE,
+    SOFT_OUT_RE,
     STOPWORDS,
     VERDICT_KINDS,
     VERDICT_WORDS,
@@ -81,28 +83,6 @@ _PREPOSITIONS = frozenset(
 )
 _MARKUP = " \t*#>-|_`•✅✔☑✓❌✗✘✖❎\ufe0f"
 _LIST_GAP_RE = re.compile(r"^[\s*]*(?:,|/|&|and|or|nor|,\s*and|,\s*or)?[\s*]*$")
-_SENTENCE_RE = re.compile(r"(?<=[.!?:])\s+|\n+")
-
-
-@lru_cache(maxsize=1024)
-def is_negative_stem(question: str) -> bool:
-    """Whether the question asks for the option that does *not* fit: EXCEPT, NOT, false,
-    incorrect, least likely (read in its last sentence, where the lead-in is).
-
-    >>> is_negative_stem("All of the following are causes of anaemia EXCEPT:")
-    True
-    >>> is_negative_stem("He does not smoke. Which of the following is the diagnosis?")
-    False
-    >>> is_negative_stem("Although simple, it is not used frequently because:")
-    False
-    """
-    parts = [p for p in _SENTENCE_RE.split(question.strip()) if p.strip()]
-    if not parts:
-        return False
-    lead = parts[-1]
-    if len(lead.split()) < 4 and len(parts) > 1:  # "...statements is false regarding:\nX?"
-        lead = f"{parts[-2]} {lead}"
-    return bool(NEGATIVE_STEM_RE.search(lead))
 
 
 @dataclass(frozen=True, eq=False)
@@ -397,8 +377,20 @@ def _reason_words(units: list[UnitReading], letter: str, options: dict[str, str]
     )
 
 
+def _sign(x: int) -> int:
+    return (x > 0) - (x < 0)
+
+
 def _revises(u: UnitReading) -> bool:
     return any("backtracking" in c.behaviours for c in u.cues)
+
+
+def _revised_for(letter: str, recent: list[UnitReading]) -> bool:
+    """A revision in the last few units that is about ``letter``: in the unit itself, or in
+    one naming it or no option ("Wait." then "C fits best"), not in another option's block."""
+    return any(
+        _revises(r) and (r is recent[-1] or not r.letters or letter in r.letters) for r in recent
+    )
 
 
 def _assess(
@@ -408,6 +400,7 @@ def _assess(
     cues: dict[str, list[Cue]] = {}
     last_sign: dict[str, int] = {}
     contradicted: set[str] = set()
+    aside: set[str] = set()  # options their own sentence set aside softly ("less likely")
     recent: list[UnitReading] = []  # this sentence and the two before it
     for u in units:
         if u.repeated:
@@ -416,14 +409,25 @@ def _assess(
             blocks.setdefault(u.owner, []).append(u)
         recent = [*recent[-2:], u]
         revised = any(map(_revises, recent))
+        soft_out = bool(SOFT_OUT_RE.search(u.low))
         for letter, attributed in u.verdicts.items():
             cues.setdefault(letter, []).extend(attributed)
             total, last = verdict_score(attributed, negative, strong_only=True)
-            sign = (total > 0) - (total < 0) or last
+            sign = _sign(total) or last
             if sign and last_sign.get(letter, sign) != sign and not revised:
                 contradicted.add(letter)
             if sign:
                 last_sign[letter] = sign
+            # Set aside softly in its own sentence, taken up later with no revision between:
+            # a policy can call every option "less likely" and box one anyway. Only a soft
+            # verdict phrase sets aside; a bare "does not" may be about a finding.
+            soft = verdict_sign(attributed, negative)  # weak cues count when no strong one
+            if soft > 0 and letter in aside and not _revised_for(letter, recent):
+                contradicted.add(letter)
+            if soft < 0 and soft_out and letter == u.owner:
+                aside.add(letter)
+            elif soft > 0:
+                aside.discard(letter)
     out = {}
     for letter in options:
         if letter not in blocks and letter not in cues:

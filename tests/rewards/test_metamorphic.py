@@ -18,6 +18,7 @@ from tricks import CUE_LINES, INVENTED, TRICKS, unquoted
 
 from clinr1.items import Item
 from clinr1.rewards import score_completion
+from clinr1.rewards.cues import is_negative_stem
 from clinr1.rewards.grounding import COPY_FLOOR, MAX_QUOTE_FRACTION, case_body, case_model
 from clinr1.traces import Plan, plan, render, styles_for
 
@@ -76,7 +77,11 @@ def test_honest_answer_scores_high(item: Item, count) -> None:
 
 
 def _trick_applies(name: str, item: Item) -> bool:
-    """Tricks that can only tie where the case is its own finding (a few words, no lead-in)."""
+    """Tricks that can only tie where the case is its own finding (a few words, no lead-in),
+    and "less likely" under every option, which on a negative stem ("all EXCEPT") says the
+    option is the exception: there it is an answer, not a trick."""
+    if name == "every option less likely":
+        return not is_negative_stem(item.question)
     n_case = len(case_model(item.question, item.context or "").words)
     if name == "stem copied":
         return n_case > COPY_FLOOR / MAX_QUOTE_FRACTION
@@ -98,7 +103,7 @@ def test_honest_answer_beats_every_cheap_trick(item: Item, count) -> None:
             assert gap >= MARGIN - 1e-9, (name, round(gap, 3))
             count(f"trick beaten by >= {MARGIN}: {name}")
         else:
-            count(f"trick never ahead (short case): {name}")
+            count(f"trick never ahead (short case or negative stem): {name}")
 
 
 def _swap_one_quote(text: str, finding: str, invented: str) -> str:

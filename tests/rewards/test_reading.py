@@ -7,7 +7,8 @@ import pytest
 from crpo_cases import HONEST, ITEM, OPTIONS, crpo
 
 from clinr1.rewards import score_completion
-from clinr1.rewards.reading import is_negative_stem, read
+from clinr1.rewards.cues import is_negative_stem
+from clinr1.rewards.reading import read
 
 ANSWER = (
     "Given the positive JAK 2 assay with extensive fibrosis, the answer is ruxolitinib (D). "
@@ -145,6 +146,43 @@ def test_a_revision_with_a_backtracking_cue_is_no_contradiction() -> None:
     )
     r = read(crpo(dx, ANSWER), OPTIONS)
     assert r.assessments["E"].verdict == "out" and not r.assessments["E"].contradicted
+
+
+def _soft(k: str) -> str:
+    return f"Option {k}: {REASONS[k]}; less likely."
+
+
+def test_an_option_set_aside_softly_then_picked_is_contradicted() -> None:
+    # what the run-6 CRPO arm learned: "less likely" under every option, then one picked
+    dx = "\n".join(_soft(k) for k in OPTIONS)
+    dx += "\nWorking backwards from option D, one would expect the fibrosis."
+    dx += "\nChecking the answer again: option D fits the splenomegaly as well."
+    r = read(crpo(dx, ANSWER), OPTIONS)
+    assert r.dx_favoured == "D" and r.assessments["D"].contradicted
+    assert score_completion(crpo(dx, ANSWER), ITEM)["faithfulness/consistency"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "dx",
+    [
+        # a block that weighs both ways says one verdict, by its last word
+        "Option D: glucose is not needed first and it does not cure; most appropriate.",
+        # a soft doubt, then a revision that names the option
+        f"{_soft('D')}\nOn reflection, option D fits the fibrosis best.",
+        # a revision with no option named, right before the option is taken up
+        f"{_soft('D')}\n{_soft('E')}\nWait.\nOption D fits the fibrosis best.",
+        # a soft verdict on another option, with D named only as the contrast
+        "Option C is less likely than D.\nOption D: JAK inhibitor; most appropriate.",
+    ],
+)
+def test_honest_doubts_are_no_contradiction(dx: str) -> None:
+    r = read(crpo(dx, ANSWER), OPTIONS)
+    assert r.dx_favoured == "D" and not r.assessments["D"].contradicted
+
+
+def test_a_revision_about_another_option_does_not_excuse_this_one() -> None:
+    dx = f"{_soft('D')}\nOption E: wait, on second thought, ruled out.\nOption D fits best."
+    assert read(crpo(dx, ANSWER), OPTIONS).assessments["D"].contradicted
 
 
 NEGATIVE = {

@@ -12,7 +12,7 @@ import reach
 from tricks import INVENTED
 
 from clinr1.rewards import extract_answer, score_completion
-from clinr1.rewards.reading import is_negative_stem
+from clinr1.rewards.cues import is_negative_stem
 from clinr1.traces import plan, render
 
 pytestmark = pytest.mark.skipif(not reach.SHARED.is_dir(), reason="../shared/data is absent")

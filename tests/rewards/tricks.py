@@ -117,6 +117,14 @@ def every_option_ruled_out(item: Item, p: Plan) -> str:
     return render(Plan(**{**p.__dict__, "verdicts": verdicts}), "option")
 
 
+def every_option_less_likely(item: Item, p: Plan) -> str:
+    """Every option set aside softly, the gold one too, then taken up by the closing check
+    (what the run-6 CRPO arm learned: "Less likely." under each option, then "Working
+    backwards from option C" and a box on C)."""
+    verdicts = dict.fromkeys(p.options, "less likely")
+    return render(Plan(**{**p.__dict__, "verdicts": verdicts}), "option")
+
+
 def every_option_supported(item: Item, p: Plan) -> str:
     verdicts = dict.fromkeys(p.options, "most likely")
     return render(Plan(**{**p.__dict__, "verdicts": verdicts}), "option")
@@ -195,6 +203,7 @@ TRICKS: dict[str, Callable[[Item, Plan], str]] = {
     "boilerplate template": boilerplate_template,
     "stem copied": stem_copied,
     "every option ruled out": every_option_ruled_out,
+    "every option less likely": every_option_less_likely,
     "every option supported": every_option_supported,
     "rotating template": rotating_template,
     "keyword stuffing": keyword_stuffing,
