@@ -72,6 +72,7 @@ SCALES: dict[str, dict[str, int | float]] = {
         "tokens": 48,
         "wordings": 1,
         "brief": 1,
+        "stop_loops": 1,
     },
     "cpu": {
         "eval_n": 50,
@@ -81,6 +82,7 @@ SCALES: dict[str, dict[str, int | float]] = {
         "tokens": 384,
         "wordings": 2,
         "brief": 0,
+        "stop_loops": 1,
     },
     "cpu-long": {
         "eval_n": 50,
@@ -90,6 +92,7 @@ SCALES: dict[str, dict[str, int | float]] = {
         "tokens": 384,
         "wordings": 2,
         "brief": 0,
+        "stop_loops": 1,
     },
     "cpu-short": {
         "eval_n": 50,
@@ -99,6 +102,7 @@ SCALES: dict[str, dict[str, int | float]] = {
         "tokens": 384,
         "wordings": 2,
         "brief": 0,
+        "stop_loops": 1,
     },
     "cpu-brief": {
         "eval_n": 50,
@@ -108,6 +112,7 @@ SCALES: dict[str, dict[str, int | float]] = {
         "tokens": 288,  # brief traces: 214 tokens on average, 288 at most
         "wordings": 2,
         "brief": 1,
+        "stop_loops": 1,
     },
     "full": {
         "eval_n": 500,
@@ -117,6 +122,7 @@ SCALES: dict[str, dict[str, int | float]] = {
         "tokens": 1024,
         "wordings": 3,
         "brief": 0,
+        "stop_loops": 0,
     },
 }
 REWARDS = {
@@ -277,6 +283,8 @@ def run_stages(
                 "--benchmark", f"file:{paths[bench]}", "--out", str(out / "eval" / arm / bench),
                 "--max-new-tokens", str(scale["tokens"]),
                 "--batch-size", "8", "--engine", "hf", "--no-load-in-4bit"]  # fmt: skip
+        if scale["stop_loops"]:  # a looping answer scores 0 at its loop as at the cap
+            args += ["--stop-loops", "--backend", "hf"]
         if arm != "base":
             args += ["--adapter", str(sft_dir if arm == "sft" else out / arm)]
         clinr1(args, logs / f"eval-{arm}-{bench}.log", threads=1)
@@ -390,10 +398,12 @@ def arm_figures(folder: Path, cap: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"n_items": len(rows)}
     tokens = [int(r.get("tokens") or 0) for r in rows]
     if cap:
-        # An answer that reached the token cap was cut off: no box, so every reward pays 0 for
-        # it. Whether an arm reasons better, or only finishes more often, shows on the rest.
-        out["reached_cap"] = mean_ci([float(t >= cap) for t in tokens])
-        ended = [r for r, t in zip(rows, tokens, strict=True) if t < cap]
+        # An answer that reached the token cap, or was stopped in a loop (--stop-loops), was
+        # cut off: no box, so every reward pays 0 for it. Whether an arm reasons better, or
+        # only finishes more often, shows on the rest.
+        cut = [t >= cap or bool(r.get("looped")) for r, t in zip(rows, tokens, strict=True)]
+        out["reached_cap"] = mean_ci([float(c) for c in cut])
+        ended = [r for r, c in zip(rows, cut, strict=True) if not c]
         out["ended"] = {"n_items": len(ended)} | {
             k: mean_ci([float(r["scores"].get(k, 0.0)) for r in ended])
             for k in ("faithfulness", "comprehensiveness")
@@ -509,7 +519,7 @@ def table(figures: dict[str, dict[str, Any]]) -> str:
     rows.append(f"| completion tokens (mean) | {tokens} |")
     if all("reached_cap" in f for f in figures.values()):
         cells = " | ".join(f"{f['reached_cap']['mean']:.2f}" for f in figures.values())
-        rows.append(f"| reached the token cap (cut off) | {cells} |")
+        rows.append(f"| cut off (token cap, or a loop) | {cells} |")
         for key in ("faithfulness", "comprehensiveness"):
             cells = " | ".join(
                 f"{f['ended'][key]['mean']:.3f} (n {f['ended']['n_items']})"

@@ -156,6 +156,26 @@ def test_eval_of_two_items_writes_real_text(smollm2: Path, tmp_path: Path) -> No
     assert summary["benchmarks"]["demo"]["n_items"] == 2
 
 
+def test_stop_loops_ends_a_real_loop_early_and_keeps_its_text(
+    smollm2: Path, tmp_path: Path
+) -> None:
+    # The base model, asked a demo item with the crpo prompt, loops until the token cap
+    # (demo-001: "DKA is a metabolic disorder caused by ..." over and over).
+    args = ["eval", "--model", SMOLLM2_MODEL, "--benchmark", "demo", "--limit", "1"]
+    args += ["--max-new-tokens", "200", "--backend", "hf"]
+    records = {}
+    for name, extra in (("plain", []), ("stopped", ["--stop-loops"])):
+        result = runner.invoke(app, [*args, *extra, "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        lines = (tmp_path / name / "generations.jsonl").read_text().splitlines()
+        records[name] = json.loads(lines[0])
+    plain, stopped = records["plain"], records["stopped"]
+    assert plain["tokens"] == 200 and not plain["looped"]
+    assert stopped["looped"] and stopped["tokens"] < 200
+    assert plain["completion"].startswith(stopped["completion"])  # the same text, cut short
+    assert stopped["scores"] == plain["scores"]  # no box either way
+
+
 def test_chat_turn_on_the_unsloth_engine(smollm2: Path, gguf_file: Path, tmp_path: Path) -> None:
     # A subprocess: `import unsloth` patches transformers/TRL for the whole process.
     cmd = [sys.executable, "-m", "clinr1", "chat", "--model", str(gguf_file), "--engine"]

@@ -95,6 +95,15 @@ def eval_(
     ] = None,
     load_in_4bit: LoadIn4bitOption = None,
     seed: Annotated[int, typer.Option(help="Sampling seed (temperature > 0).")] = 0,
+    stop_loops: Annotated[
+        bool,
+        typer.Option(
+            "--stop-loops",
+            help="End a completion once its last 32 tokens have come three times (a loop that "
+            "would run to the token cap); it is recorded as looped and scored as written. "
+            "Saves time on CPU with small models; transformers backend only.",
+        ),
+    ] = False,
     recipe: Annotated[
         Path | None,
         typer.Option(help="Recipe YAML: its model, prompt and eval sections give the defaults."),

@@ -36,6 +36,7 @@ BACKENDS = ("auto", "hf", "vllm")
 class Completion:
     text: str
     tokens: int  # generated tokens, up to and excluding the end-of-sequence token
+    looped: bool = False  # stopped in a loop (``Sampling.stop_loops``), never finished
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Sampling:
     top_p: float = 1.0
     max_new_tokens: int = 1024
     seed: int = 0
+    stop_loops: bool = False  # end a row that repeats itself (clinr1.evaluate.loops); hf only
 
 
 class Generator(Protocol):
@@ -91,6 +93,8 @@ def build_generator(
 ) -> Generator:
     """Load the model for ``backend`` and return a generator over it."""
     chosen = choose_backend(backend, cfg)
+    if chosen == "vllm" and sampling.stop_loops:
+        raise GenerationError("--stop-loops works with the transformers backend: add --backend hf")
     if chosen == "vllm":
         return VLLMGenerator(cfg, sampling, adapter=adapter or cfg.adapter)
     from clinr1.engine import load_model
@@ -167,15 +171,25 @@ class HFGenerator:
         enc = {k: v.to(device) for k, v in enc.items()}
         if self.sampling.temperature > 0:
             torch.manual_seed(self.sampling.seed)
+        kwargs = self.generate_kwargs(n)
+        loops = None
+        if self.sampling.stop_loops:
+            from transformers import StoppingCriteriaList
+
+            from clinr1.evaluate.loops import LoopStop
+
+            loops = LoopStop(enc["input_ids"].shape[1], self.stop_ids)
+            kwargs["stopping_criteria"] = StoppingCriteriaList([loops])
         with torch.inference_mode():
-            ids = self.model.generate(**enc, **self.generate_kwargs(n))
+            ids = self.model.generate(**enc, **kwargs)
         generated = ids[:, enc["input_ids"].shape[1] :].tolist()
         stops = set(self.stop_ids)
         completions = []
-        for row in generated:
+        for r, row in enumerate(generated):
             length = next((i for i, t in enumerate(row) if t in stops), len(row))
             text = tok.decode(row[:length], skip_special_tokens=True)
-            completions.append(Completion(text=text, tokens=length))
+            looped = bool(loops and loops.looped and loops.looped[r])
+            completions.append(Completion(text=text, tokens=length, looped=looped))
         return [completions[i * n : (i + 1) * n] for i in range(len(prompts))]
 
 

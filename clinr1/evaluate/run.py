@@ -49,6 +49,7 @@ _PINNED = (
     "top_p",
     "max_new_tokens",
     "seed",
+    "stop_loops",
     "model_weights",
     "adapter_weights",
 )
@@ -155,6 +156,7 @@ def _generate_benchmark(
                         "gold": item.answer,
                         **_score(item, completion, settings.template),
                         "tokens": completion.tokens,
+                        "looped": completion.looped,
                         "completion": completion.text,
                         "prompt": messages,
                     }
@@ -255,6 +257,7 @@ def run_eval(
         "top_p": settings.top_p if settings.temperature > 0 else 1.0,
         "max_new_tokens": settings.max_new_tokens,
         "seed": settings.seed,
+        "stop_loops": settings.stop_loops,
         "model_weights": model_fingerprint(cfg.name_or_path),
         "adapter_weights": weights_fingerprint(adapter) if adapter else None,
     }
@@ -299,6 +302,7 @@ def run_eval(
                     top_p=settings.top_p,
                     max_new_tokens=settings.max_new_tokens,
                     seed=settings.seed,
+                    stop_loops=settings.stop_loops,
                 )
                 _log(f"loading {cfg.name_or_path}" + (f" + {adapter}" if adapter else ""))
                 state["g"] = build_generator(
@@ -334,6 +338,7 @@ def run_eval(
             "max_new_tokens": settings.max_new_tokens,
             "limit": settings.limit,
             "seed": settings.seed,
+            "stop_loops": settings.stop_loops,
             "backend": state["g"].name if "g" in state else None,
         },
         "judge": {"url": judge.url, "model": judge.model} if judge else None,

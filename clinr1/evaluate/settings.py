@@ -36,6 +36,7 @@ class EvalSettings:
     batch_size: int = 8
     backend: str = "auto"
     seed: int = 0
+    stop_loops: bool = False  # end a completion that repeats itself (hf backend)
     path: str | None = None  # a local file for a single benchmark (--path)
 
 
@@ -73,6 +74,7 @@ def plan_eval(
     engine: str | None = None,
     load_in_4bit: bool | None = None,
     seed: int = 0,
+    stop_loops: bool = False,
     judge_url: str | None = None,
     judge_model: str | None = None,
     judge_api_key_env: str = "OPENAI_API_KEY",
@@ -130,6 +132,7 @@ def plan_eval(
         batch_size=batch_size,
         backend=backend,
         seed=seed,
+        stop_loops=stop_loops,
         path=str(path) if path else None,
     )
     judge = None

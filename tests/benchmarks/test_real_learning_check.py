@@ -160,7 +160,13 @@ def test_records_merge_the_benchmark_folders_and_rescore(check: ModuleType, tmp_
     capped = check.arm_figures(tmp_path / "eval" / "crpo", cap=10)
     assert capped["reached_cap"]["mean"] == 0.0 and capped["ended"]["n_items"] == 2
     assert capped["ended"]["faithfulness"]["mean"] == figures["faithfulness"]["mean"] > 0
-    assert "reached the token cap" in check.table({"crpo": capped})
+    assert "cut off (token cap, or a loop)" in check.table({"crpo": capped})
+    # an answer stopped in a loop (eval --stop-loops) is cut off too, below the cap
+    looped = tmp_path / "eval" / "grpo" / "medqa" / "generations.jsonl"
+    answer = _row("medqa", "medqa-heldout-0", "the same words " * 3, items[0].answer)
+    check.write_jsonl(looped, [answer | {"looped": True}])
+    loop_figures = check.arm_figures(looped.parent.parent, cap=10)
+    assert loop_figures["reached_cap"]["mean"] == 1.0 and loop_figures["ended"]["n_items"] == 0
 
     # a run from before the split: one file for both benchmarks
     old = tmp_path / "eval" / "sft" / "generations.jsonl"
