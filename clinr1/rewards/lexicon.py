@@ -288,9 +288,11 @@ HEDGE_RE = re.compile(
 ALTERNATIVE_RE = re.compile(r"[\s,*():\-–]*(?:(?:and/or|or|/)[\s*()]*)?(?:option\s+|choice\s+)?$")
 # A soft rule-out: a verdict on the option itself, said gently ("less likely"). Unlike a bare
 # "does not", it is never about a finding, so an option's own block that says it sets the
-# option aside as surely as "ruled out" (see ``clinr1.rewards.reading``).
+# option aside as surely as "ruled out" (see ``clinr1.rewards.reading``); "less likely to
+# cause bleeding" is about an effect, not a verdict.
 SOFT_OUT_RE = re.compile(
     r"\b(?:less (?:likely|appropriate|probable|plausible|consistent|suitable|favou?red|fitting)"
+    r"(?! to\b)"
     r"|not (?:favou?red|preferred|the (?:first|best|preferred) (?:choice|option|answer))"
     r"|(?:probably|likely) not|doubtful|a weaker (?:fit|choice|option|candidate))\b"
 )

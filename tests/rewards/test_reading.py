@@ -171,6 +171,8 @@ def test_an_option_set_aside_softly_then_picked_is_contradicted() -> None:
         f"{_soft('D')}\nOn reflection, option D fits the fibrosis best.",
         # a revision with no option named, right before the option is taken up
         f"{_soft('D')}\n{_soft('E')}\nWait.\nOption D fits the fibrosis best.",
+        # "less likely to" is about an effect, not a verdict
+        "Option D: a JAK inhibitor, less likely to worsen the anaemia.\nMost appropriate.",
         # a soft verdict on another option, with D named only as the contrast
         "Option C is less likely than D.\nOption D: JAK inhibitor; most appropriate.",
     ],
