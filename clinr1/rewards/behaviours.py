@@ -31,10 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clinr1.rewards.cues import Cue, verdict_sign
-from clinr1.rewards.grounding import CaseModel, Grounding
+from clinr1.rewards.grounding import CaseModel, Grounding, cites_finding
 from clinr1.rewards.lexicon import BEHAVIOURS, STEP_RE
 from clinr1.rewards.reading import Reading, UnitReading
-from clinr1.rewards.text import find_quotes, informative_pairs, is_content, normalise
+from clinr1.rewards.text import is_content, normalise
 
 MIN_STEP_WORDS = 4
 _ANCHORED = frozenset({"verification", "backward_chaining"})  # need a finding of the case
@@ -55,12 +55,6 @@ class Behaviours:
 
 
 NO_BEHAVIOURS = Behaviours(dict.fromkeys(BEHAVIOURS, 0), dict.fromkeys(BEHAVIOURS, False))
-
-
-def _cites_finding(text: str, case: CaseModel, grounded: frozenset[str]) -> bool:
-    if grounded and any(normalise(q) in grounded for q in find_quotes(text)):
-        return True
-    return not informative_pairs(normalise(text).split()).isdisjoint(case.pairs)
 
 
 def _step(u: UnitReading) -> str | None:
@@ -109,7 +103,7 @@ def find_behaviours(reading: Reading, case: CaseModel, grounding: Grounding) -> 
                 window = [u] if nxt is None else [u, nxt]
                 letters = frozenset().union(*(x.letters for x in window))
                 text = " ".join(x.raw for x in window)
-                cites = (found & _ANCHORED) and _cites_finding(text, case, grounded)
+                cites = (found & _ANCHORED) and cites_finding(text, case, grounded)
                 if cites and "verification" in found and leading in letters:
                     candidates["verification"].append(used)
                 if cites and "backward_chaining" in found and letters:

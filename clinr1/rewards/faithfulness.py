@@ -9,15 +9,19 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from clinr1.rewards.base import ItemView, Reward
+from clinr1.rewards.comprehensiveness import distinct_reasons
 from clinr1.rewards.cues import is_negative_stem
 from clinr1.rewards.grounding import (
     MAX_QUOTE_FRACTION,
     MIN_QUOTE_WORDS,
     SATURATION,
+    CaseModel,
+    case_model,
     check_quotes,
+    cites_finding,
 )
 from clinr1.rewards.parse import length_factor
-from clinr1.rewards.reading import read
+from clinr1.rewards.reading import Reading, read
 from clinr1.rewards.text import informative_pairs, normalise
 
 __all__ = ["Faithfulness", "check_quotes"]
@@ -32,11 +36,12 @@ class Faithfulness(Reward):
     * ``L``: length factor, 1 up to 12,000 characters, linearly down to 0 at 18,000.
     * ``C`` consistency (``faithfulness/consistency``) = mean of two checks against the single
       boxed letter: the ``<dx>`` favours it (see :mod:`clinr1.rewards.reading`; on a negative stem
-      it is the option marked as the exception), and the conclusion names it in its favour (by
-      letter, text, or any form the evaluation extractor reads: "Answer: D"; ``r1``/``plain``
-      need not) while supporting no other option and using no hedge ("equally plausible",
-      "either ... or"), and the ``<dx>`` has not ruled it out (a conclusion that picks what the
-      reasoning rejected does not follow from it). 0 without a single valid box.
+      it is the option marked as the exception) for a reason (:func:`_reasoned`), and the
+      conclusion names it in its favour (by letter, text, or any form the evaluation extractor
+      reads: "Answer: D"; ``r1``/``plain`` need not) while supporting no other option and
+      using no hedge ("equally plausible", "either ... or"), and the ``<dx>`` has not ruled it
+      out (a conclusion that picks what the reasoning rejected does not follow from it). 0
+      without a single valid box.
     * ``G`` grounding (``faithfulness/grounding``) = ``precision * min(1, findings /
       saturation)`` (see :mod:`clinr1.rewards.grounding`): ``findings`` are the distinct
       informative quotes found verbatim in the case, overlapping ones merged; ``precision =
@@ -100,6 +105,7 @@ class Faithfulness(Reward):
             boxed is not None
             and r.dx_favoured == boxed
             and not (chosen is not None and chosen.contradicted)
+            and _reasoned(r, boxed, case_model(item.question, item.context), quotes.grounded)
         )
         named = boxed in r.conclusion_named or self.template != "crpo"
         hedged = bool(r.conclusion_hedged - {boxed}) or r.hedge_phrase
@@ -126,3 +132,24 @@ class Faithfulness(Reward):
             "faithfulness/dx_favoured": r.dx_favoured,
             "faithfulness/negative_stem": bool(r.negative),
         }
+
+
+def _reasoned(r: Reading, letter: str, case: CaseModel, grounded: tuple[str, ...]) -> bool:
+    """The <dx> favours ``letter`` for a reason: it weighs another option too, gives ``letter``
+    a reason of its own, or a sentence about ``letter`` cites a finding of the case.
+
+    A run-7 CRPO policy listed three quotes, wrote "Working backwards from the answer, option A
+    fits the bill." and boxed A: nothing was weighed and nothing tied A to the case, yet the
+    <dx> "favoured" A. The conclusion of such a <dx> follows from nothing.
+    """
+    if any(k != letter and a.verdict != "none" for k, a in r.assessments.items()):
+        return True
+    chosen = r.assessments.get(letter)
+    if chosen is not None and letter in distinct_reasons({letter: chosen}, case.vocabulary):
+        return True  # a reason of its own, as a distractor's rule-out needs
+    found = frozenset(grounded)
+    return any(
+        (u.owner == letter or letter in u.verdicts) and cites_finding(u.raw, case, found)
+        for u in r.reasoning
+        if not u.repeated
+    )

@@ -32,7 +32,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from clinr1.rewards.text import informative_pairs, is_content, is_informative, normalise
+from clinr1.rewards.text import (
+    find_quotes,
+    informative_pairs,
+    is_content,
+    is_informative,
+    normalise,
+)
 
 SATURATION = 3
 MIN_QUOTE_WORDS = 3
@@ -237,3 +243,11 @@ def _merged(spans: list[tuple[int, int]]) -> int:
         else:
             end = max(end, e)
     return groups
+
+
+def cites_finding(text: str, case: CaseModel, grounded: frozenset[str]) -> bool:
+    """``text`` cites a finding of the case: one of the ``grounded`` quotes (normalised), or two
+    content words in a row of the case, one of them informative ("extensive fibrosis")."""
+    if grounded and any(normalise(q) in grounded for q in find_quotes(text)):
+        return True
+    return not informative_pairs(normalise(text).split()).isdisjoint(case.pairs)

@@ -160,3 +160,35 @@ def test_a_conclusion_picking_what_the_reasoning_ruled_out_is_not_consistent() -
         "\\boxed{A}\n</conclusion>"
     )
     assert score_completion(text, item)["faithfulness/consistency"] == 0.0
+
+
+KEY_FINDINGS = (
+    'Key findings: "The spleen is palpated 6 cm below the left costal margin", '
+    '"A JAK 2 assay is positive", "Bone marrow aspiration shows extensive fibrosis".\n'
+)
+BARE_CONCLUSION = 'Given "A JAK 2 assay is positive", the answer is Ruxolitinib (D). \\boxed{D}'
+
+
+def test_a_dx_that_only_asserts_its_answer_is_not_consistent() -> None:
+    # what the run-7 CRPO arm learned: findings listed, the answer asserted, nothing weighed
+    dx = KEY_FINDINGS + "Working backwards from the answer, option D fits the bill."
+    s = score_completion(crpo(dx, BARE_CONCLUSION), ITEM)
+    assert s["faithfulness/dx_favoured"] == "D"
+    assert s["faithfulness/consistency"] == 0.5  # the conclusion agrees; the <dx> only asserts
+
+
+@pytest.mark.parametrize(
+    "why",
+    [
+        # a sentence about D that cites a finding of the case
+        "Option D fits the bill, as the extensive fibrosis and the positive JAK 2 assay show.",
+        # a reason of its own
+        "Option D fits the bill: a JAK1/2 inhibitor that shrinks the spleen and eases symptoms.",
+        # another option weighed
+        "Option D fits the bill. Option C is for a BCR-ABL disease; ruled out.",
+    ],
+)
+def test_a_dx_that_favours_its_answer_for_a_reason_is_consistent(why: str) -> None:
+    s = score_completion(crpo(KEY_FINDINGS + why, BARE_CONCLUSION), ITEM)
+    assert s["faithfulness/dx_favoured"] == "D"
+    assert s["faithfulness/consistency"] == 1.0

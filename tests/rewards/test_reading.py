@@ -36,6 +36,8 @@ REASONS = {
     "D": "a JAK1/2 inhibitor that shrinks the spleen and relieves the symptoms",
     "E": "curative in principle, but at 72 with a prior infarction he is a poor candidate",
 }
+# a <dx> that favours D for a reason of its own (a bare "most appropriate" is no reasoning)
+FAVOURS_D = f"Option D: {REASONS['D']}; most appropriate."
 VERDICT = {k: "most appropriate" if k == "D" else "ruled out" for k in OPTIONS}
 FORMATS = {
     "Option A (x): ...; v.": lambda k, v: f"Option {k} ({v}): {REASONS[k]}; {VERDICT[k]}.",
@@ -112,7 +114,7 @@ def test_the_conclusion_names_the_answer_in_any_extractor_form(conclusion: str) 
     ],
 )
 def test_hedges_cost_wherever_the_contrast_word_sits(conclusion: str) -> None:
-    s = score_completion(crpo("Option D: JAK inhibitor; most appropriate.", conclusion), ITEM)
+    s = score_completion(crpo(FAVOURS_D, conclusion), ITEM)
     assert s["faithfulness/consistency"] == 0.5  # the <dx> favours D, the conclusion hedges
 
 
@@ -125,7 +127,7 @@ def test_hedges_cost_wherever_the_contrast_word_sits(conclusion: str) -> None:
     ],
 )
 def test_options_set_aside_in_the_conclusion_are_no_hedge(conclusion: str) -> None:
-    s = score_completion(crpo("Option D: JAK inhibitor; most appropriate.", conclusion), ITEM)
+    s = score_completion(crpo(FAVOURS_D, conclusion), ITEM)
     assert s["faithfulness/consistency"] == 1.0
 
 
@@ -281,7 +283,7 @@ def test_answer_sense_verdicts_on_negative_stems(verdict_in: str, verdict_out: s
     ],
 )
 def test_explaining_why_another_option_is_wrong_is_no_hedge(conclusion: str) -> None:
-    s = score_completion(crpo("Option D: JAK inhibitor; most appropriate.", conclusion), ITEM)
+    s = score_completion(crpo(FAVOURS_D, conclusion), ITEM)
     assert s["faithfulness/consistency"] == 1.0
 
 
