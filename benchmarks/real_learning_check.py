@@ -58,11 +58,13 @@ SUBSCORES = (
     "format/single_box",
 )
 # Per scale: held-out items per benchmark, SFT steps, RL steps and learning rate per arm,
-# tokens, trace wordings, brief traces (1) or full ones (0). "cpu" is run 6 of RESULTS.md:
-# 32 SFT steps on both cores, then 16 RL steps per arm at lr 1e-4 (~65 min on a quiet 2-vCPU
-# VM), where CRPO led GRPO. "cpu-long" is run 2 (32 steps at 5e-5: the same lead, ~1 h 15
-# now); "cpu-short" is run 5 (12 steps at 5e-5: the arms came out equal); 20 SFT steps (run 4)
-# left a cold start that looped; "cpu-brief" (run 3) made an incoherent one.
+# tokens, trace wordings, brief traces (1) or full ones (0). "cpu" is runs 6-8 of RESULTS.md:
+# 32 SFT steps on both cores, then 16 RL steps per arm at lr 1e-4 (56-59 min on a 2-vCPU VM
+# with --stop-loops); CRPO led GRPO with seed 42 in run 6 and seed 1 in run 8, and fell behind
+# with seed 42 in run 7: at this scale the outcome is a draw. "cpu-long" is run 2 (32 steps
+# at 5e-5: the same lead, ~1 h 15 now); "cpu-short" is run 5 (12 steps at 5e-5: the arms came
+# out equal); 20 SFT steps (run 4) left a cold start that looped; "cpu-brief" (run 3) made an
+# incoherent one.
 SCALES: dict[str, dict[str, int | float]] = {
     "smoke": {
         "eval_n": 3,
