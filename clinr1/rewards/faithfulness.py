@@ -147,9 +147,8 @@ def _reasoned(r: Reading, letter: str, case: CaseModel, grounded: tuple[str, ...
     chosen = r.assessments.get(letter)
     if chosen is not None and letter in distinct_reasons({letter: chosen}, case.vocabulary):
         return True  # a reason of its own, as a distractor's rule-out needs
-    found = frozenset(grounded)
     return any(
-        (u.owner == letter or letter in u.verdicts) and cites_finding(u.raw, case, found)
+        (u.owner == letter or letter in u.verdicts) and cites_finding(u.raw, case, grounded)
         for u in r.reasoning
         if not u.repeated
     )

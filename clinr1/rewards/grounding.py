@@ -29,6 +29,7 @@ capped by the findings a case can offer, one per ``WORDS_PER_FINDING`` informati
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -245,7 +246,7 @@ def _merged(spans: list[tuple[int, int]]) -> int:
     return groups
 
 
-def cites_finding(text: str, case: CaseModel, grounded: frozenset[str]) -> bool:
+def cites_finding(text: str, case: CaseModel, grounded: Collection[str]) -> bool:
     """``text`` cites a finding of the case: one of the ``grounded`` quotes (normalised), or two
     content words in a row of the case, one of them informative ("extensive fibrosis")."""
     if grounded and any(normalise(q) in grounded for q in find_quotes(text)):
