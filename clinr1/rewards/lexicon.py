@@ -44,6 +44,9 @@ ANSWER_OUT = (
     r"eliminated?",
     r"rejected?",
     r"discard(?:ed)?",
+    # "Cerebral ischemia is a recognised distractor here": not the answer, on any stem
+    r"is (?:a |the )?(?:recogni[sz]ed |known |classic |common |typical )?distractor\b",
+    r"are (?:the )?(?:recogni[sz]ed |known |classic |common |typical )?distractors\b",
 )
 ANSWER_IN = (
     r"is (?:the |our |my )?(?:correct |right |best |final |most likely )?(?:answer|choice)\b",

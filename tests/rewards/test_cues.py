@@ -20,6 +20,9 @@ from clinr1.rewards.cues import find_cues, verdict_of
         ("it does not fit", "out"),  # "does not" + "fit": one rule-out, not a tie
         ("the others are not the answer", "out"),  # plural: "are not" joins the answer cue
         ("these were not the best options", "out"),
+        ("Cerebral ischemia is a recognised distractor here.", "out"),  # not the answer
+        ("Both are classic distractors.", "out"),
+        ("It is not a distractor; the findings fit it.", "in"),
         ("Cannot be ruled out; it is the most likely diagnosis.", "in"),  # a hedge, then support
         ("This cannot be excluded.", "none"),  # a hedge is no verdict
         ("Consistent with the findings; most appropriate.", "in"),  # support

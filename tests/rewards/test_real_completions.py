@@ -1,7 +1,7 @@
 """Real answers from SmolLM2-135M-Instruct (base, after the cold start, after GRPO and CRPO),
 read by the rewards and by a careful reader.
 
-``fixtures/smollm2_completions.jsonl`` holds sixteen completions that
+``fixtures/smollm2_completions.jsonl`` holds seventeen completions that
 ``benchmarks/real_learning_check.py`` generated on held-out MedQA and MedMCQA items, each with
 what a careful reader finds in it (``reader``): the box, how many quotes state a finding of the
 case, how many are invented, which option the <dx> favours, whether the conclusion agrees, how
